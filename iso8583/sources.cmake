@@ -1,4 +1,8 @@
 # iso8583/ -- the message codec (needs only libc and cJSON).
 list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/error.c
+  ${CMAKE_CURRENT_LIST_DIR}/encoding.c
+  ${CMAKE_CURRENT_LIST_DIR}/spec.c
+  ${CMAKE_CURRENT_LIST_DIR}/specs.c
+  ${CMAKE_CURRENT_LIST_DIR}/message.c
 )
