@@ -5,4 +5,6 @@ list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/spec.c
   ${CMAKE_CURRENT_LIST_DIR}/specs.c
   ${CMAKE_CURRENT_LIST_DIR}/message.c
+  ${CMAKE_CURRENT_LIST_DIR}/json_text.c
+  ${CMAKE_CURRENT_LIST_DIR}/spec_json.c
 )
