@@ -433,6 +433,35 @@ static void test_files_and_open(void **state) {
   assert_null(iso_spec_to_json(NULL));
 }
 
+/* The complete example of docs/specs.md loads, and says what it shows. */
+static void test_documented_example(void **state) {
+  (void)state;
+  FILE *f = fopen(ISOFLOW_SOURCE_DIR "/docs/specs.md", "r");
+  assert_non_null(f);
+  static char doc[65536];
+  size_t n = fread(doc, 1, sizeof doc - 1, f);
+  fclose(f);
+  doc[n] = '\0';
+  char *start = strstr(doc, "```json\n");
+  assert_non_null(start);
+  start += strlen("```json\n");
+  char *end = strstr(start, "```");
+  assert_non_null(end);
+  iso_spec *spec = NULL;
+  iso_error err = {0};
+  int rc = iso_spec_parse_json(start, (size_t)(end - start), &spec, &err);
+  if (rc) fprintf(stderr, "docs example: field %d: %s\n", err.field, err.reason);
+  assert_int_equal(rc, 0);
+  assert_string_equal(iso_spec_name(spec), "acme-host");
+  assert_int_equal(iso_spec_field(spec, 48)->data_enc, ISO_ENC_EBCDIC);
+  assert_int_equal(iso_spec_field(spec, 48)->prefix_enc, ISO_ENC_BCD);
+  assert_int_equal(iso_spec_field(spec, 55)->data_enc, ISO_ENC_HEX);
+  assert_int_equal(iso_spec_field(spec, 55)->subfield_kind, ISO_SUB_TLV);
+  assert_int_equal(iso_spec_field(spec, 3)->subfield_count, 3);
+  assert_int_equal(spec->bitmap_enc, ISO_ENC_BINARY);
+  iso_spec_free(spec);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_key),         cmocka_unit_test(test_defaults),
@@ -440,7 +469,7 @@ int main(void) {
       cmocka_unit_test(test_unknown_names),     cmocka_unit_test(test_bad_max),
       cmocka_unit_test(test_bad_field_numbers), cmocka_unit_test(test_bad_subfields),
       cmocka_unit_test(test_builtin_round_trip), cmocka_unit_test(test_names_with_specials),
-      cmocka_unit_test(test_files_and_open),
+      cmocka_unit_test(test_files_and_open),    cmocka_unit_test(test_documented_example),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
