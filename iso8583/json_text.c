@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "iso8583/encoding.h"
+#include "iso8583/wire.h"
 #include "isoflow/error.h"
 
 void iso__out_init(iso__out *o, char *buf, size_t cap) {
@@ -130,29 +131,18 @@ long iso__json_bytes(const char *s, uint8_t *out, size_t cap) {
   return (long)n;
 }
 
-int iso__json_fail(iso_error *err, int code, int field, size_t offset,
-              const char *reason) {
-  if (err) {
-    err->code = code;
-    err->field = field;
-    err->offset = offset;
-    err->reason = reason;
-  }
-  return code;
-}
-
 cJSON *iso__json_parse(const char *text, size_t len, iso_error *err) {
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
   if (!root) {
     size_t at = end && end >= text ? (size_t)(end - text) : 0;
-    iso__json_fail(err, ISO_E_BAD_JSON, -1, at, "malformed JSON");
+    iso__fail(err, ISO_E_BAD_JSON, -1, at, "malformed JSON");
     return NULL;
   }
   for (const char *p = end; p < text + len; p++) {
     if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
       cJSON_Delete(root);
-      iso__json_fail(err, ISO_E_BAD_JSON, -1, (size_t)(p - text), "text after the JSON value");
+      iso__fail(err, ISO_E_BAD_JSON, -1, (size_t)(p - text), "text after the JSON value");
       return NULL;
     }
   }

@@ -66,10 +66,6 @@ int iso__out_finish(iso__out *o, size_t *out_len);
  */
 long iso__json_bytes(const char *s, uint8_t *out, size_t cap);
 
-/** iso__json_fail -- fills err (may be NULL) and returns code. */
-int iso__json_fail(iso_error *err, int code, int field, size_t offset,
-              const char *reason);
-
 struct cJSON;
 /**
  * iso__json_parse -- parses text[0..len) with cJSON, allowing only white

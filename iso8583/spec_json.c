@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "iso8583/json_text.h"
+#include "iso8583/wire.h"
 #include "iso8583/spec_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -127,7 +128,7 @@ static const char *store_str(loader *ld, const char *s) {
 /* ------------------------------------------------------------------------ */
 
 
-#define BAD(field, reason) iso__json_fail(err, ISO_E_BAD_SPEC, (field), 0, (reason))
+#define BAD(field, reason) iso__fail(err, ISO_E_BAD_SPEC, (field), 0, (reason))
 
 /* Checks that `obj` has only keys from the NULL-terminated `allowed`. */
 static bool only_known_keys(const cJSON *obj, const char *const *allowed) {
@@ -177,7 +178,7 @@ static int read_subfields(loader *ld, iso_field_def *def, int n,
     return BAD(n, "\"subfields\" must be an array of 1 to 255 subfields");
   iso_subfield_def *subs =
       store_alloc(ld, sizeof *subs * (size_t)count, _Alignof(iso_subfield_def));
-  if (!subs) return iso__json_fail(err, ISO_E_NOMEM, n, 0, "out of memory");
+  if (!subs) return iso__fail(err, ISO_E_NOMEM, n, 0, "out of memory");
   unsigned long total = 0;
   int i = 0;
   for (const cJSON *it = arr->child; it; it = it->next, i++) {
@@ -190,7 +191,7 @@ static int read_subfields(loader *ld, iso_field_def *def, int n,
     long l = int_value(len, 1, 65535);
     if (l < 0) return BAD(n, "a subfield needs a \"length\" from 1 to 65535");
     subs[i].name = store_str(ld, name->valuestring);
-    if (!subs[i].name) return iso__json_fail(err, ISO_E_NOMEM, n, 0, "out of memory");
+    if (!subs[i].name) return iso__fail(err, ISO_E_NOMEM, n, 0, "out of memory");
     subs[i].length = (uint16_t)l;
     total += (unsigned long)l;
   }
@@ -249,7 +250,7 @@ static int read_field(loader *ld, int n, const cJSON *obj, iso_error *err) {
     return BAD(n, "\"pad\" left or right needs a \"pad_char\"");
 
   def->name = store_str(ld, name->valuestring);
-  if (!def->name) return iso__json_fail(err, ISO_E_NOMEM, n, 0, "out of memory");
+  if (!def->name) return iso__fail(err, ISO_E_NOMEM, n, 0, "out of memory");
   def->max_len = (uint32_t)max;
   def->content = (uint8_t)content;
   def->length_type = (uint8_t)length;
@@ -292,11 +293,11 @@ static int read_spec(loader *ld, const cJSON *root, iso_error *err) {
 
   ld->cap = store_need(root);
   ld->base = spec->storage = malloc(ld->cap);
-  if (!ld->base) return iso__json_fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
+  if (!ld->base) return iso__fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
   spec->name = store_str(ld, name->valuestring);
   spec->description = desc ? store_str(ld, desc->valuestring) : NULL;
   if (!spec->name || (desc && !spec->description))
-    return iso__json_fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
+    return iso__fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
   spec->mti_enc = (uint8_t)mti_enc;
   spec->bitmap_enc = (uint8_t)bitmap_enc;
 
@@ -314,14 +315,14 @@ static int read_spec(loader *ld, const cJSON *root, iso_error *err) {
 
 int iso_spec_parse_json(const char *text, size_t len, iso_spec **out,
                         iso_error *err) {
-  if (!text || !out) return iso__json_fail(err, ISO_E_INVAL, -1, 0, "no text or no output");
+  if (!text || !out) return iso__fail(err, ISO_E_INVAL, -1, 0, "no text or no output");
   *out = NULL;
   cJSON *root = iso__json_parse(text, len, err);
   if (!root) return ISO_E_BAD_JSON;
   iso_spec *spec = calloc(1, sizeof *spec);
   if (!spec) {
     cJSON_Delete(root);
-    return iso__json_fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
+    return iso__fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
   }
   spec->heap = true;
   loader ld = {.spec = spec};
@@ -340,10 +341,10 @@ int iso_spec_parse_json(const char *text, size_t len, iso_spec **out,
 static const char cannot_open[] = "cannot open the spec file";
 
 int iso_spec_load_json(const char *path, iso_spec **out, iso_error *err) {
-  if (!path || !out) return iso__json_fail(err, ISO_E_INVAL, -1, 0, "no path or no output");
+  if (!path || !out) return iso__fail(err, ISO_E_INVAL, -1, 0, "no path or no output");
   *out = NULL;
   FILE *f = fopen(path, "rb");
-  if (!f) return iso__json_fail(err, ISO_E_IO, -1, 0, cannot_open);
+  if (!f) return iso__fail(err, ISO_E_IO, -1, 0, cannot_open);
   size_t cap = 16384, len = 0;
   char *text = malloc(cap);
   int rc = 0;
@@ -360,9 +361,9 @@ int iso_spec_load_json(const char *path, iso_spec **out, iso_error *err) {
     cap *= 2;
   }
   if (!text)
-    rc = iso__json_fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
+    rc = iso__fail(err, ISO_E_NOMEM, -1, 0, "out of memory");
   else if (ferror(f))
-    rc = iso__json_fail(err, ISO_E_IO, -1, len, "cannot read the spec file");
+    rc = iso__fail(err, ISO_E_IO, -1, len, "cannot read the spec file");
   fclose(f);
   if (!rc) rc = iso_spec_parse_json(text, len, out, err);
   free(text);
@@ -371,7 +372,7 @@ int iso_spec_load_json(const char *path, iso_spec **out, iso_error *err) {
 
 int iso_spec_open(const char *name_or_path, const iso_spec **out,
                   iso_error *err) {
-  if (!name_or_path || !out) return iso__json_fail(err, ISO_E_INVAL, -1, 0, "no name or no output");
+  if (!name_or_path || !out) return iso__fail(err, ISO_E_INVAL, -1, 0, "no name or no output");
   const iso_spec *builtin = iso_spec_builtin(name_or_path);
   if (builtin) {
     *out = builtin;
