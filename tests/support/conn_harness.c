@@ -318,11 +318,15 @@ static void raw_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = sizeof raw->received - raw->nreceived;
 }
 
+static void raw_write_all(th_raw *raw);
+
 static void raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   th_raw *raw = s->data;
   (void)buf;
-  if (n > 0) raw->nreceived += (size_t)n;
-  else if (n < 0 && !uv_is_closing((uv_handle_t *)&raw->peer))
+  if (n > 0) {
+    raw->nreceived += (size_t)n;
+    if (raw->wait_for_request && !raw->written) raw_write_all(raw);
+  } else if (n < 0 && !uv_is_closing((uv_handle_t *)&raw->peer))
     uv_close((uv_handle_t *)&raw->peer, raw_peer_closed);
 }
 
@@ -346,6 +350,16 @@ static void raw_drip(uv_timer_t *t) {
   }
 }
 
+static void raw_write_all(th_raw *raw) {
+  raw->written = true;
+  if (raw->one_at_a_time) {
+    uv_timer_start(&raw->drip, raw_drip, 1, 2);
+  } else {
+    if (raw->len) raw_write_one(raw, raw->len);
+    raw_done_writing(raw);
+  }
+}
+
 static void raw_accept(uv_stream_t *l, int status) {
   th_raw *raw = l->data;
   assert_int_equal(status, 0);
@@ -356,12 +370,7 @@ static void raw_accept(uv_stream_t *l, int status) {
   assert_int_equal(uv_accept(l, (uv_stream_t *)&raw->peer), 0);
   raw->accepted = true;
   uv_read_start((uv_stream_t *)&raw->peer, raw_alloc, raw_read);
-  if (raw->one_at_a_time) {
-    uv_timer_start(&raw->drip, raw_drip, 1, 2);
-  } else {
-    if (raw->len) raw_write_one(raw, raw->len);
-    raw_done_writing(raw);
-  }
+  if (!raw->wait_for_request) raw_write_all(raw);
 }
 
 void th_raw_start(th_raw *raw, uv_loop_t *loop) {

@@ -116,6 +116,8 @@ typedef struct th_raw {
   size_t len, sent;
   bool one_at_a_time;
   bool close_after;
+  bool wait_for_request; /* write only once the peer sent something */
+  bool written;
   uint8_t received[4096];
   size_t nreceived;
   int handles;
