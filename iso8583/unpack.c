@@ -9,7 +9,8 @@
  * amount signs, track characters, hex), so a message that unpacks packs
  * again unchanged.  Alphanumeric classes (a, an, ans, ns) are not checked on
  * the way in: hosts put all sorts of bytes there and rejecting them helps no
- * one; pack checks them on the way out.
+ * one.  Every slot is marked ISO__SLOT_UNPACKED so pack writes it back as
+ * it was read; pack checks only the values a caller sets.
  */
 #include "isoflow/iso8583.h"
 
@@ -45,14 +46,15 @@ int iso_msg_unpack(iso_msg *m, const uint8_t *buf, size_t len,
       if (rc) goto fail;
       rc = iso__check_field(w, n, data, clen, (size_t)(data - buf), err);
       if (rc) goto fail;
+      uint32_t flags = ISO__SLOT_UNPACKED | (w->canonical ? 0 : ISO__SLOT_WIRE);
       if (m->nslots < m->slot_cap) {
         /* Fast path of iso__msg_put: the field is new, the slot free. */
         m->slots[m->nslots] =
-            (iso__slot){data, clen, w->canonical ? 0 : ISO__SLOT_WIRE};
+            (iso__slot){data, clen, flags};
         m->index[n] = ++m->nslots;
         m->present[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
       } else {
-        rc = iso__msg_put(m, n, data, clen, w->canonical ? 0 : ISO__SLOT_WIRE);
+        rc = iso__msg_put(m, n, data, clen, flags);
         if (rc) {
           iso__fail(err, rc, n, (size_t)(data - buf), "out of memory");
           goto fail;
