@@ -1,0 +1,101 @@
+/*
+ * tests/fuzz/fuzz_common.h -- what the libFuzzer targets share: picking a
+ * built-in spec from the first input byte, an assertion that aborts (so
+ * libFuzzer saves the input as a crash), and the field-by-field comparison
+ * of two messages that the round-trip oracles use.
+ *
+ * Header-only on purpose: each target is one translation unit plus the
+ * isoflow library, so `clang -fsanitize=fuzzer` links it alone.
+ */
+#ifndef ISOFLOW_FUZZ_COMMON_H
+#define ISOFLOW_FUZZ_COMMON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isoflow/iso8583.h"
+
+/* An oracle that fails aborts: libFuzzer records the input as a crash. */
+#define FUZZ_CHECK(cond)                                                     \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      fprintf(stderr, "%s:%d: fuzz oracle failed: %s\n", __FILE__, __LINE__, \
+              #cond);                                                        \
+      abort();                                                               \
+    }                                                                        \
+  } while (0)
+
+/* The built-in spec chosen by `selector` (wraps around the list). */
+static inline const iso_spec *fuzz_pick_spec(uint8_t selector) {
+  const char *const *names = iso_spec_builtin_names();
+  size_t n = 0;
+  while (names[n]) n++;
+  const iso_spec *spec = iso_spec_builtin(names[selector % n]);
+  FUZZ_CHECK(spec != NULL);
+  return spec;
+}
+
+/* Largest canonical value a built-in or fuzzed spec can produce that the
+ * targets read back; bigger values are compared through the heap. */
+#define FUZZ_VALUE_CAP 4096
+
+/*
+ * Asserts that a and b hold the same MTI and the same fields with the same
+ * canonical values.  Both must have been unpacked or filled successfully.
+ */
+static inline void fuzz_expect_same_fields(const iso_msg *a, const iso_msg *b) {
+  FUZZ_CHECK(strcmp(iso_msg_mti(a), iso_msg_mti(b)) == 0);
+  int fa = 0, fb = 0;
+  for (;;) {
+    fa = iso_msg_next_field(a, fa);
+    fb = iso_msg_next_field(b, fb);
+    FUZZ_CHECK(fa == fb);
+    if (fa == 0) break;
+    size_t la = 0, lb = 0;
+    int ra = iso_msg_get(a, fa, NULL, 0, &la);
+    int rb = iso_msg_get(b, fb, NULL, 0, &lb);
+    FUZZ_CHECK(ra == 0 || ra == ISO_E_NOSPC);
+    FUZZ_CHECK(rb == 0 || rb == ISO_E_NOSPC);
+    FUZZ_CHECK(la == lb);
+    uint8_t *va = malloc(la + 1), *vb = malloc(lb + 1);
+    FUZZ_CHECK(va && vb);
+    FUZZ_CHECK(iso_msg_get(a, fa, va, la + 1, &la) == 0);
+    FUZZ_CHECK(iso_msg_get(b, fb, vb, lb + 1, &lb) == 0);
+    FUZZ_CHECK(la == lb && memcmp(va, vb, la) == 0);
+    free(va);
+    free(vb);
+  }
+}
+
+/*
+ * Renders m with `render` (iso_msg_to_json or iso_msg_describe) twice: once
+ * into no buffer to learn the size, once into exactly that size plus the
+ * NUL, and checks the two calls agree.  Returns the malloc'd text.
+ */
+typedef int (*fuzz_render_fn)(const iso_msg *, unsigned, char *, size_t,
+                              size_t *);
+static inline char *fuzz_render(const iso_msg *m, fuzz_render_fn render,
+                                unsigned flags) {
+  size_t need = 0;
+  int rc = render(m, flags, NULL, 0, &need);
+  FUZZ_CHECK(rc == ISO_E_NOSPC || (rc == 0 && need == 0));
+  char *text = malloc(need + 1);
+  FUZZ_CHECK(text != NULL);
+  size_t got = 0;
+  FUZZ_CHECK(render(m, flags, text, need + 1, &got) == 0);
+  FUZZ_CHECK(got == need && strlen(text) == got);
+  /* One byte short must be refused, never overrun. */
+  if (need > 0) {
+    char *tight = malloc(need);
+    FUZZ_CHECK(tight != NULL);
+    size_t again = 0;
+    FUZZ_CHECK(render(m, flags, tight, need, &again) == ISO_E_NOSPC);
+    FUZZ_CHECK(again == need);
+    free(tight);
+  }
+  return text;
+}
+
+#endif
