@@ -14,6 +14,8 @@ foreach(src ${ISOFLOW_REPLAY_TARGETS})
   endif()
   add_executable(isoflow-replay-${short} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay.c)
   target_link_libraries(isoflow-replay-${short} PRIVATE isoflow_internal)
+  target_compile_definitions(isoflow-replay-${short} PRIVATE
+    FUZZ_EXOTIC_SPEC="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/exotic_spec.json")
   add_test(NAME fuzz_replay_${short}
            COMMAND isoflow-replay-${short}
                    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${short}

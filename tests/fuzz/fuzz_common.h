@@ -27,14 +27,30 @@
     }                                                                        \
   } while (0)
 
-/* The built-in spec chosen by `selector` (wraps around the list). */
+/*
+ * The spec chosen by `selector`: each built-in spec, and one more loaded
+ * from tests/fuzz/exotic_spec.json (FUZZ_EXOTIC_SPEC, set by the build),
+ * which uses what the built-in specs do not: EBCDIC MTI and data,
+ * left-aligned BCD, binary and EBCDIC prefixes, 4- to 6-digit prefixes, hex
+ * data, explicit pad characters, tertiary fields.  Loaded once, kept.
+ */
 static inline const iso_spec *fuzz_pick_spec(uint8_t selector) {
+  static const iso_spec *exotic;
   const char *const *names = iso_spec_builtin_names();
   size_t n = 0;
   while (names[n]) n++;
-  const iso_spec *spec = iso_spec_builtin(names[selector % n]);
-  FUZZ_CHECK(spec != NULL);
-  return spec;
+  size_t pick = selector % (n + 1);
+  if (pick < n) {
+    const iso_spec *spec = iso_spec_builtin(names[pick]);
+    FUZZ_CHECK(spec != NULL);
+    return spec;
+  }
+  if (!exotic) {
+    iso_spec *loaded = NULL;
+    FUZZ_CHECK(iso_spec_load_json(FUZZ_EXOTIC_SPEC, &loaded, NULL) == 0);
+    exotic = loaded;
+  }
+  return exotic;
 }
 
 /* Largest canonical value a built-in or fuzzed spec can produce that the

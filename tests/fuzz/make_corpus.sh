@@ -21,8 +21,11 @@ MESSAGES=(
   '{"0":"0210","3":"000000","4":"000000012345","11":"000123","37":"123456789012","38":"A1B2C3","39":"00","41":"TERM0001"}'
   '{"0":"0420","2":"5555555555554444","3":"000000","4":"000000012345","11":"000124","28":"C00000150","41":"TERM0001","90":"020000012311231015000000001234500000000000"}'
   '{"0":"0800","11":"000001","70":"301","128":"0102030405060708"}'
+  '{"0":"0200","2":"4242424242424242","3":"000000","4":"123","28":"D00000100","35":"4242424242424242=2512101","37":"ABC","41":"TERM0001","43":"Shop","45":"B4242^X/Y^2512","48":"12-34","52":"0011223344556677","55":"9F02060000000001005F2A020978","62":"12345","70":"301","100":"DEADBEEF","130":"hello","192":"0102030405060708"}'
 )
-specs=$("$BIN" spec list)
+# The built-in specs in their selector order, then the exotic spec the
+# targets pick after them (fuzz_common.h).
+specs="$("$BIN" spec list) $HERE/exotic_spec.json"
 i=0
 for spec in $specs; do
   sel=$(printf '\\%03o' "$i")
@@ -31,7 +34,7 @@ for spec in $specs; do
     if ! out=$(printf '%s\n' "$msg" | "$BIN" encode --spec "$spec" --hex 2>/dev/null); then
       continue # a message the spec cannot carry
     fi
-    name=$spec-$j
+    name=$(basename "$spec" .json)-$j
     { printf "$sel"; printf '%s' "$out" | xxd -r -p; } > "$C/unpack/$name"
     cp "$C/unpack/$name" "$C/roundtrip/$name"
     # peek: spec, 3 fields (11, 41, 2), then the message.
@@ -47,14 +50,20 @@ for spec in $specs; do
       printf '%s' "$out" | xxd -r -p; } > "$C/frame/ascii4-$name"
     j=$((j + 1))
   done
-  "$BIN" spec export "$spec" > "$C/spec_json/$spec.json"
   # subfield: DE 3, DE 22 and DE 90 with their test values.
-  { printf "$sel"'\003\001'; printf '123456'; } > "$C/subfield/$spec-3"
-  { printf "$sel"'\026\002'; printf '051'; } > "$C/subfield/$spec-22"
+  s=$(basename "$spec" .json)
+  { printf "$sel"'\003\001'; printf '123456'; } > "$C/subfield/$s-3"
+  { printf "$sel"'\026\002'; printf '051'; } > "$C/subfield/$s-22"
   { printf "$sel"'\132\005'; printf '020000012311231015000000001234500000000000'; } \
-    > "$C/subfield/$spec-90"
+    > "$C/subfield/$s-90"
   i=$((i + 1))
 done
+# JSON specs: the exotic one and the example of docs/specs.md (full exports
+# of the built-in specs are 36 KB each and slow the fuzzer tenfold).
+cp "$HERE/exotic_spec.json" "$C/spec_json/exotic.json"
+awk '/```json/{f=1;next} /```/{if(f)exit} f' "$HERE/../../docs/specs.md" > "$C/spec_json/docs-example.json"
+printf '{"name":"tiny","fields":{"2":{"name":"PAN","content":"n","length":"LL","max":19}}}' \
+  > "$C/spec_json/tiny.json"
 # BCD framing (bcd2, counting itself) and a 4-byte length.
 printf '\023\000\000\000\000\007\001\002\003\004\005' > "$C/frame/bcd2-self"
 printf '\001\000\020\000\000\000\000\003abc' > "$C/frame/len4"
