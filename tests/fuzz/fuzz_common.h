@@ -114,4 +114,36 @@ static inline char *fuzz_render(const iso_msg *m, fuzz_render_fn render,
   return text;
 }
 
+/*
+ * Packs m (asking for the size first, with no room, and checking the size
+ * reported is the size written), unpacks the result with the same spec and
+ * asserts the same fields come back.  For a message that unpacked, pack
+ * must succeed.  Returns the packed length.
+ */
+static inline size_t fuzz_expect_round_trip(const iso_msg *m) {
+  size_t need = 0;
+  iso_error err = {0};
+  int rc = iso_msg_pack(m, NULL, 0, &need, &err);
+  if (rc != ISO_E_NOSPC)
+    fprintf(stderr, "pack: %d field %d offset %zu (%s)\n", rc, err.field,
+            err.offset, err.reason ? err.reason : "");
+  FUZZ_CHECK(rc == ISO_E_NOSPC);
+  uint8_t *wire = malloc(need ? need : 1);
+  FUZZ_CHECK(wire != NULL);
+  size_t len = 0;
+  FUZZ_CHECK(iso_msg_pack(m, wire, need, &len, &err) == 0);
+  FUZZ_CHECK(len == need);
+  iso_msg back;
+  iso_msg_init(&back, m->spec);
+  rc = iso_msg_unpack(&back, wire, len, &err);
+  if (rc != 0)
+    fprintf(stderr, "unpack of a packed message: %d field %d offset %zu (%s)\n",
+            rc, err.field, err.offset, err.reason ? err.reason : "");
+  FUZZ_CHECK(rc == 0);
+  fuzz_expect_same_fields(m, &back);
+  iso_msg_cleanup(&back);
+  free(wire);
+  return len;
+}
+
 #endif

@@ -10,7 +10,7 @@ BIN=$1/isoflow
 HERE=$(cd "$(dirname "$0")" && pwd)
 C=$HERE/corpus
 rm -rf "$C"
-mkdir -p "$C"/{unpack,roundtrip,peek,tlv,subfield,spec_json,msg_json,frame}
+mkdir -p "$C"/{unpack,roundtrip,peek,tlv,subfield,spec_json,msg_json,frame,spec_msg}
 
 # Messages as JSON, one a line (test vectors, plus one that uses chip data,
 # tracks, PIN block, positional DE 90 and secondary fields).
@@ -37,6 +37,11 @@ for spec in $specs; do
     name=$(basename "$spec" .json)-$j
     { printf "$sel"; printf '%s' "$out" | xxd -r -p; } > "$C/unpack/$name"
     cp "$C/unpack/$name" "$C/roundtrip/$name"
+    # spec_msg: the spec as JSON, a NUL, the message (the small specs only).
+    case "$spec" in
+      *.json) { cat "$spec"; printf '\000'; printf '%s' "$out" | xxd -r -p; } \
+                > "$C/spec_msg/$name" ;;
+    esac
     # peek: spec, 3 fields (11, 41, 2), then the message.
     { printf "$sel"'\003\013\051\002'; printf '%s' "$out" | xxd -r -p; } > "$C/peek/$name"
     { printf "$sel"; printf '%s' "$msg"; } > "$C/msg_json/$name"
@@ -64,6 +69,12 @@ cp "$HERE/exotic_spec.json" "$C/spec_json/exotic.json"
 awk '/```json/{f=1;next} /```/{if(f)exit} f' "$HERE/../../docs/specs.md" > "$C/spec_json/docs-example.json"
 printf '{"name":"tiny","fields":{"2":{"name":"PAN","content":"n","length":"LL","max":19}}}' \
   > "$C/spec_json/tiny.json"
+# spec_msg with the example spec of docs/specs.md (a 0200 it can carry).
+msg='{"0":"0200","2":"4242424242424242","3":"000000","4":"000000000100","11":"000001","28":"C00000100","35":"4242424242424242=2512","37":"RRN1","41":"TERM0001","48":"hello","52":"0011223344556677","55":"9F02060000000001005F2A020978","70":"301"}'
+if out=$(printf '%s\n' "$msg" | "$BIN" encode --spec "$C/spec_json/docs-example.json" --hex); then
+  { cat "$C/spec_json/docs-example.json"; printf '\000'; printf '%s' "$out" | xxd -r -p; } \
+    > "$C/spec_msg/docs-example-0"
+fi
 # BCD framing (bcd2, counting itself) and a 4-byte length.
 printf '\023\000\000\000\000\007\001\002\003\004\005' > "$C/frame/bcd2-self"
 printf '\001\000\020\000\000\000\000\003abc' > "$C/frame/len4"
