@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -64,9 +66,47 @@ static void unpacked_ans_with_control_bytes_packs_back(void **state) {
   }
 }
 
+/* A pad_char byte over 0x7F was taken as one raw byte but exported as
+ * "\u00b9", which loads as two bytes and was refused (found by
+ * fuzz_spec_json); so 0xFF, the usual pad of binary fields, could not be
+ * written at all.  pad_char is one character of U+0001..U+00FF, and an
+ * exported spec always loads again. */
+static void pad_char_above_ascii_round_trips(void **state) {
+  (void)state;
+  static const char tmpl[] =
+      "{\"name\":\"p\",\"fields\":{\"2\":{\"name\":\"x\",\"content\":\"b\","
+      "\"length\":\"fixed\",\"max\":3,\"pad\":\"left\",\"pad_char\":\"%s\"}}}";
+  char text[256];
+  iso_spec *spec = NULL, *again = NULL;
+  iso_error err = {0};
+
+  snprintf(text, sizeof text, tmpl, "\\u00ff");
+  assert_int_equal(iso_spec_parse_json(text, strlen(text), &spec, &err), 0);
+  assert_int_equal((uint8_t)iso_spec_field(spec, 2)->pad_char, 0xFF);
+  char *exported = iso_spec_to_json(spec);
+  assert_non_null(exported);
+  assert_int_equal(iso_spec_parse_json(exported, strlen(exported), &again, &err), 0);
+  assert_int_equal((uint8_t)iso_spec_field(again, 2)->pad_char, 0xFF);
+  free(exported);
+  iso_spec_free(again);
+  iso_spec_free(spec);
+
+  /* A raw byte that is not UTF-8, two characters, or one above U+00FF. */
+  static const char *const bad[] = {"\xb9", "ab", "\\u0100", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(text, sizeof text, tmpl, bad[i]);
+    spec = NULL;
+    assert_int_equal(iso_spec_parse_json(text, strlen(text), &spec, &err),
+                     ISO_E_BAD_SPEC);
+    assert_null(spec);
+    assert_int_equal(err.field, 2);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(unpacked_ans_with_control_bytes_packs_back),
+      cmocka_unit_test(pad_char_above_ascii_round_trips),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
