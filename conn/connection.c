@@ -560,6 +560,7 @@ static void on_connect(uv_connect_t *req, int status) {
 
 int iso_conn_connect(iso_conn *conn, const struct sockaddr *addr,
                      iso_conn_cb cb) {
+  if (addr == NULL || cb == NULL) return ISO_E_INVAL;
   if (conn->state != ISO__NEW || conn->close_called) return ISO_E_STATE;
   if (uv_tcp_connect(&conn->connect_req, &conn->tcp, addr, on_connect) < 0)
     return ISO_E_CONNECT;

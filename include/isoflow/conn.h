@@ -317,8 +317,9 @@ int iso_conn_new(uv_loop_t *loop, const iso_conn_opts *opts, iso_conn **out);
  * connection is established; cb(conn, error) otherwise: ISO_E_CONNECT,
  * ISO_E_TIMEDOUT (connect_timeout_ms passed), ISO_E_TLS, ISO_E_SIGNON,
  * ISO_E_CANCELED (closed meanwhile).  on_closed / on_failed are called only
- * for a connection that was established.  Returns ISO_E_STATE when already
- * connecting or connected.
+ * for a connection that was established.  Returns ISO_E_INVAL (addr or cb
+ * NULL), ISO_E_STATE when already connecting, connected or closed,
+ * ISO_E_CONNECT when the connect cannot even start.
  */
 int iso_conn_connect(iso_conn *conn, const struct sockaddr *addr,
                      iso_conn_cb cb);
