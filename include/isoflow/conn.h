@@ -413,6 +413,10 @@ typedef struct iso_server_opts {
   uint32_t max_connections; /* 0 = 10000; past it connections are closed at
                                once and counted (refused) */
   int backlog;             /* 0 = 511 */
+  uint32_t busy_poll_us;   /* worker threads only: after any traffic, poll
+                              without blocking for this long before sleeping
+                              in the kernel again (trades CPU for latency when
+                              few requests are in flight; 0 = off) */
   iso_server_conn_cb on_connection;
   void *data;
 } iso_server_opts;
