@@ -175,6 +175,10 @@ void iso__req_expire(uv_timer_t *timer);
 /* server.c: the next n accepts fail (tests) */
 void iso__server_inject_accept_failures(iso_server *server, int n);
 
+/* pool.c: the delay before retry `attempt` (tests) */
+uint32_t iso__pool_backoff(uint32_t initial, uint32_t cap, uint32_t attempt,
+                           uint32_t rnd);
+
 /* tls.c */
 int iso__tls_attach(iso_conn *conn, bool server);
 void iso__tls_detach(iso_conn *conn);

@@ -160,6 +160,7 @@ static void down(iso_conn *conn, int status, bool failed) {
       conn->opts.on_closed(conn, status == ISO_E_CANCELED ? 0 : status);
     }
   } else if (conn->connect_cb) {
+    if (status != ISO_E_CANCELED) ISO__COUNT(conn, connect_errors, 1);
     iso_conn_cb cb = conn->connect_cb;
     conn->connect_cb = NULL;
     cb(conn, status);

@@ -196,6 +196,8 @@ typedef struct iso_conn_stats {
   uint64_t accepted;    /* servers: connections accepted */
   uint64_t accept_errors; /* servers: failed accepts */
   uint64_t failed;      /* links that ended on an error */
+  uint64_t connect_errors; /* connects that failed (refused, timed out, TLS,
+                              sign-on) */
   uint64_t bytes_in;
   uint64_t bytes_out;
 } iso_conn_stats;
@@ -450,6 +452,84 @@ void iso_server_close(iso_server *server, void (*cb)(iso_server *server));
 /** iso_server_stats_read -- counters merged over every worker loop (any
  *  thread). */
 void iso_server_stats_read(const iso_server *server, iso_conn_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Pool                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct iso_pool iso_pool;
+
+/** Health of a pool. */
+typedef enum iso_pool_state {
+  ISO_POOL_DOWN = 0,  /* no healthy connection */
+  ISO_POOL_DEGRADED,  /* some, but fewer than min_up */
+  ISO_POOL_UP         /* at least min_up healthy connections */
+} iso_pool_state;
+
+/** Whether an established connection may be used (e.g. "signed on"). */
+typedef bool (*iso_pool_filter_fn)(iso_conn *conn, void *data);
+
+/** Options of a pool. */
+typedef struct iso_pool_opts {
+  iso_conn_opts conn;        /* every connection's options (its on_closed /
+                                on_failed are called as usual) */
+  const struct sockaddr *const *addrs; /* one connection per entry; the same
+                                address may repeat; copied */
+  size_t naddrs;
+  unsigned min_up;           /* healthy connections for ISO_POOL_UP; 0 = all */
+  uint32_t backoff_initial_ms; /* first retry delay; 0 = 100 */
+  uint32_t backoff_max_ms;     /* cap; 0 = 30000 */
+  iso_pool_filter_fn filter; /* NULL: every established connection */
+  void *filter_data;
+  void (*on_state)(iso_pool *pool, iso_pool_state state); /* on change */
+  void *data;
+} iso_pool_opts;
+
+/**
+ * iso_pool_start -- creates the pool on loop and starts connecting every
+ * address.  A connection that fails or ends is retried after a delay that
+ * doubles from backoff_initial_ms up to backoff_max_ms, each delay drawn at
+ * random from its upper half (jitter), and reset by a success.  Returns 0,
+ * ISO_E_INVAL (no address, bad connection options), ISO_E_NOMEM.
+ */
+int iso_pool_start(uv_loop_t *loop, const iso_pool_opts *opts, iso_pool **out);
+
+/** iso_pool_state_get -- the pool's health now. */
+iso_pool_state iso_pool_state_get(const iso_pool *pool);
+
+/** iso_pool_healthy -- how many connections are established and pass the
+ *  filter. */
+unsigned iso_pool_healthy(const iso_pool *pool);
+
+/**
+ * iso_pool_pick -- the next healthy connection, round-robin, or NULL.  The
+ * handle is valid until control returns to the loop (take iso_conn_ref to
+ * keep it).
+ */
+iso_conn *iso_pool_pick(iso_pool *pool);
+
+/**
+ * iso_pool_request -- iso_conn_request on the next healthy connection; when
+ * that one refuses (busy, duplicate key) the following ones are tried.
+ * Returns 0 (cb will be called once), ISO_E_NO_CONNECTION when none is
+ * healthy, or the last refusal.
+ */
+int iso_pool_request(iso_pool *pool, const iso_frame *frame, uint32_t timeout_ms,
+                     iso_response_cb cb, void *data);
+
+/** iso_pool_data -- opts->data. */
+void *iso_pool_data(const iso_pool *pool);
+
+/** iso_pool_stats_read -- counters of all the pool's connections, past and
+ *  present, with reconnects and connections (healthy now). */
+void iso_pool_stats_read(const iso_pool *pool, iso_conn_stats *out);
+
+/**
+ * iso_pool_close -- stops reconnecting and closes every connection
+ * (ISO_CLOSE_NOW: pending requests fail with ISO_E_CANCELED).  cb(NULL) once
+ * everything is closed and the pool is released; cb may be NULL.
+ */
+void iso_pool_close(iso_pool *pool, void (*cb)(iso_pool *pool));
 
 #ifdef __cplusplus
 }
