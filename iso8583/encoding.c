@@ -188,6 +188,10 @@ int iso__bcd_check(const uint8_t *in, size_t ndigits, bool left, bool track,
 }
 
 bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
+  /* Branch-free sweep first: the answer is nearly always yes. */
+  unsigned acc = 0;
+  for (size_t i = 0; i < n; i++) acc |= (unsigned)(in[i] - '0') > 9;
+  if (!acc) return true;
   for (size_t i = 0; i < n; i++) {
     if ((unsigned)(in[i] - '0') > 9) {
       if (bad) *bad = i;
@@ -200,20 +204,25 @@ bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
 /* Character classes, one bit each, for iso__check_content. */
 enum { C_DIGIT = 1, C_ALPHA = 2, C_SPACE = 4, C_PRINT = 8, C_TRACK = 16 };
 
-static uint8_t char_class(uint8_t c) {
-  uint8_t k = 0;
-  if (c >= '0' && c <= '9') k |= C_DIGIT | C_TRACK;
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) k |= C_ALPHA;
-  if (c == ' ') k |= C_SPACE;
-  if (c >= 0x20 && c <= 0x7E) k |= C_PRINT;
-  if (c == '=' || c == 'D') k |= C_TRACK;
-  return k;
-}
+static const uint8_t char_class[256] = {
+    [' '] = C_SPACE | C_PRINT,
+    ['!' ... '/'] = C_PRINT,
+    ['0' ... '9'] = C_DIGIT | C_TRACK | C_PRINT,
+    [':' ... '<'] = C_PRINT,
+    ['='] = C_TRACK | C_PRINT,
+    ['>' ... '@'] = C_PRINT,
+    ['A' ... 'C'] = C_ALPHA | C_PRINT,
+    ['D'] = C_ALPHA | C_TRACK | C_PRINT,
+    ['E' ... 'Z'] = C_ALPHA | C_PRINT,
+    ['[' ... '`'] = C_PRINT,
+    ['a' ... 'z'] = C_ALPHA | C_PRINT,
+    ['{' ... '~'] = C_PRINT,
+};
 
 static int check_class(const uint8_t *in, size_t n, uint8_t want, int code,
                        size_t *bad) {
   for (size_t i = 0; i < n; i++) {
-    if (!(char_class(in[i]) & want)) {
+    if (!(char_class[in[i]] & want)) {
       if (bad) *bad = i;
       return code;
     }
