@@ -281,12 +281,36 @@ static void primitives(void **state) {
   assert_int_equal(iso__prefix_read(badbcd, 2, ISO_ENC_BCD), -1);
 }
 
+/* The word-at-a-time checks agree with the byte-by-byte definition for
+ * every byte value at every position of a 19-byte value. */
+static void digit_and_printable_checks_are_exact(void **state) {
+  (void)state;
+  for (int c = 0; c < 256; c++) {
+    for (size_t at = 0; at < 19; at++) {
+      uint8_t d[19], p[19];
+      memset(d, '7', sizeof d);
+      memset(p, 'q', sizeof p);
+      d[at] = (uint8_t)c;
+      p[at] = (uint8_t)c;
+      size_t bad = 99;
+      bool digit = c >= '0' && c <= '9';
+      assert_int_equal(iso__is_digits(d, sizeof d, &bad), digit);
+      if (!digit) assert_int_equal(bad, at);
+      bool printable = c >= 0x20 && c <= 0x7E;
+      int rc = iso__check_content(ISO_CONTENT_ANS, p, sizeof p, &bad);
+      assert_int_equal(rc, printable ? 0 : ISO_E_BAD_CHAR);
+      if (!printable) assert_int_equal(bad, at);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(data_ascii),      cmocka_unit_test(data_ebcdic),
       cmocka_unit_test(data_bcd),        cmocka_unit_test(data_binary_and_hex),
       cmocka_unit_test(padding),         cmocka_unit_test(pack_validates),
       cmocka_unit_test(every_length_prefix), cmocka_unit_test(primitives),
+      cmocka_unit_test(digit_and_printable_checks_are_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
