@@ -187,12 +187,37 @@ int iso__bcd_check(const uint8_t *in, size_t ndigits, bool left, bool track,
   return bcd_walk(in, ndigits, NULL, left, track, bad);
 }
 
+/* Eight bytes at a time: a byte b is a digit when its high nibble is 3 and
+ * b + 6 keeps it 3 (0x30..0x39 + 6 stays below 0x40).  When every high
+ * nibble is 3 no addition carries into the next byte, so the test is exact
+ * for the whole word. */
+static inline bool word_is_digits(uint64_t x) {
+  const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+  return (x & hi) == three && ((x + 0x0606060606060606ull) & hi) == three;
+}
+
+/* Printable ASCII (0x20..0x7E) in eight bytes: none below 0x20, none with
+ * the top bit, none equal to 0x7F (the classic "has less than" and "has
+ * zero byte" word tricks). */
+static inline bool word_is_printable(uint64_t x) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t below = (x - ones * 0x20) & ~x & highs;
+  uint64_t y = x ^ (ones * 0x7F);
+  uint64_t del = (y - ones) & ~y & highs;
+  return !((x & highs) | below | del);
+}
+
 bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
-  /* Branch-free sweep first: the answer is nearly always yes. */
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, in + i, 8);
+    if (!word_is_digits(x)) break;
+  }
   unsigned acc = 0;
-  for (size_t i = 0; i < n; i++) acc |= (unsigned)(in[i] - '0') > 9;
+  for (size_t j = i; j < n; j++) acc |= (unsigned)(in[j] - '0') > 9;
   if (!acc) return true;
-  for (size_t i = 0; i < n; i++) {
+  for (; i < n; i++) {
     if ((unsigned)(in[i] - '0') > 9) {
       if (bad) *bad = i;
       return false;
@@ -241,8 +266,17 @@ int iso__check_content(uint8_t content, const uint8_t *in, size_t n,
       return check_class(in, n, C_ALPHA | C_DIGIT | C_SPACE, ISO_E_BAD_CHAR,
                          bad);
     case ISO_CONTENT_ANS:
-    case ISO_CONTENT_NS:
-      return check_class(in, n, C_PRINT, ISO_E_BAD_CHAR, bad);
+    case ISO_CONTENT_NS: {
+      size_t i = 0;
+      for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, in + i, 8);
+        if (!word_is_printable(x)) break;
+      }
+      int rc = check_class(in + i, n - i, C_PRINT, ISO_E_BAD_CHAR, bad);
+      if (rc && bad) *bad += i;
+      return rc;
+    }
     case ISO_CONTENT_Z:
       return check_class(in, n, C_TRACK, ISO_E_NOT_NUMERIC, bad);
     case ISO_CONTENT_XN:
