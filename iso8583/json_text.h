@@ -89,7 +89,10 @@ struct cJSON;
  * iso__json_parse -- parses text[0..len) with cJSON, allowing only white
  * space after the value.  Returns the tree (the caller frees it with
  * cJSON_Delete), or NULL with err filled: ISO_E_BAD_JSON, field -1, offset
- * where parsing failed.
+ * where parsing failed.  cJSON also cannot tell running out of memory from
+ * malformed text: both come back as ISO_E_BAD_JSON.  (cJSON records its last
+ * error in a global too; nothing here reads it, but two threads failing to
+ * parse at once write it concurrently.)
  */
 struct cJSON *iso__json_parse(const char *text, size_t len, iso_error *err);
 
