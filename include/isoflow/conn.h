@@ -531,6 +531,45 @@ void iso_pool_stats_read(const iso_pool *pool, iso_conn_stats *out);
  */
 void iso_pool_close(iso_pool *pool, void (*cb)(iso_pool *pool));
 
+/* ------------------------------------------------------------------------ */
+/* Blocking client                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct iso_blocking iso_blocking;
+
+/**
+ * iso_blocking_open -- a client connection with its own loop on its own
+ * thread, for programs that are not event-driven.  Connects (TLS and sign-on
+ * included, per opts) and returns once the link is established: 0, or the
+ * connect error (ISO_E_CONNECT, ISO_E_TIMEDOUT, ISO_E_TLS, ISO_E_SIGNON),
+ * ISO_E_INVAL, ISO_E_NOMEM.  opts->on_inbound and the other callbacks, when
+ * set, run on the client's thread.
+ */
+int iso_blocking_open(const iso_conn_opts *opts, const struct sockaddr *addr,
+                      iso_blocking **out);
+
+/**
+ * iso_blocking_request -- sends payload as a request and waits for its
+ * response; safe from any thread, any number at once.  The response payload
+ * is copied into resp[0..cap) and *resp_len set.  Returns 0, ISO_E_NOSPC
+ * (*resp_len then says how much is needed; the response is lost),
+ * ISO_E_TIMEDOUT, ISO_E_CLOSED (the link is down or the client closed), or
+ * any refusal of iso_conn_request (ISO_E_BUSY, ISO_E_DUPLICATE_KEY ...).
+ */
+int iso_blocking_request(iso_blocking *client, const uint8_t *payload,
+                         size_t len, uint32_t timeout_ms, uint8_t *resp,
+                         size_t cap, size_t *resp_len);
+
+/** iso_blocking_is_up -- whether the link is still established. */
+bool iso_blocking_is_up(iso_blocking *client);
+
+/**
+ * iso_blocking_close -- closes the link (requests still waiting fail with
+ * ISO_E_CANCELED), stops the thread and releases the client.  Must not be
+ * called while another thread may still call iso_blocking_request on it.
+ */
+void iso_blocking_close(iso_blocking *client);
+
 #ifdef __cplusplus
 }
 #endif
