@@ -94,6 +94,9 @@ static void tls_works(void **state) {
   int conns;
   assert_int_equal(exchange(s, c, "localhost", &conns), 0);
   assert_int_equal(conns, 1);
+  /* an address is checked against the certificate's IP entries */
+  assert_int_equal(exchange(s, c, "127.0.0.1", &conns), 0);
+  assert_int_equal(exchange(s, c, "127.0.0.2", &conns), ISO_E_TLS);
   iso_tls_free(s);
   iso_tls_free(c);
 }
