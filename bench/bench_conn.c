@@ -14,8 +14,12 @@
  *                             (flips the MTI's function digit in place)
  *   conn.mem_per_request      heap bytes per request in flight (mallinfo2
  *                             delta with 65,536 requests outstanding)
+ *   conn.rt.w1.busypoll       w1 with both loops polling without blocking
+ *                             while traffic flows (iso_server_opts.busy_poll_us
+ *                             on the server, UV_RUN_NOWAIT on the client):
+ *                             what a kernel wake-up costs on this machine
  *
- * --quick: short runs (figures rough).
+ * --quick: short runs (figures rough).  --spin: every figure busy-polls.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -28,7 +32,7 @@
 #include "isoflow/conn.h"
 
 static double run_seconds = 2.0;
-static bool spin; /* --spin: busy-poll both loops */
+static bool spin; /* busy-poll both loops */
 
 
 /* ---- the wire message ------------------------------------------------- */
@@ -254,6 +258,10 @@ int main(int argc, char **argv) {
   printf("bench: conn.rt.c1000w16 %.0f rt/s\n", round_trips(1000, 16, DECODE));
   printf("bench: conn.raw.w256 %.0f rt/s\n", round_trips(1, 256, RAW));
   printf("bench: conn.mem_per_request %.0f B\n", mem_per_request());
+  bool was = spin;
+  spin = true;
+  printf("bench: conn.rt.w1.busypoll %.0f rt/s\n", round_trips(1, 1, DECODE));
+  spin = was;
   fflush(stdout);
   uv_loop_close(&l);
   return 0;
