@@ -127,6 +127,7 @@ struct iso_conn {
   int down_status;
   iso_conn_cb connect_cb;
   iso_conn_cb close_cb;
+  iso_conn_cb link_close_cb; /* user close of an owned connection */
 
   iso__buf rbuf;  /* plaintext bytes received, not yet framed */
   iso__buf out;   /* frames queued for the next flush */
@@ -157,6 +158,8 @@ void iso__conn_frames(iso_conn *conn);
 void iso__conn_ready(iso_conn *conn);
 void iso__conn_check_drained(iso_conn *conn);
 void iso__conn_down(iso_conn *conn, int status, bool failed);
+int iso__conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb);
+void iso__conn_noop_cb(iso_conn *conn, int status);
 int iso__conn_enqueue(iso_conn *conn, const iso_frame *frame);
 int iso__conn_rbuf_ready(iso_conn *conn);
 int iso__conn_write_wire(iso_conn *conn, iso__buf *wire);

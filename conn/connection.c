@@ -165,7 +165,9 @@ static void down(iso_conn *conn, int status, bool failed) {
     conn->connect_cb = NULL;
     cb(conn, status);
   }
+  iso_conn_cb link_cb = conn->link_close_cb;
   if (conn->owner_down) conn->owner_down(conn, status);
+  if (link_cb) link_cb(conn, 0);
 }
 
 void iso__conn_down(iso_conn *conn, int status, bool failed) {
@@ -202,25 +204,47 @@ static void on_close_timeout(uv_timer_t *t) {
   down(t->data, ISO_E_CANCELED, false);
 }
 
-int iso_conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb) {
+/* Ends the link: at once, or after the requests in flight (bounded). */
+static void end_link(iso_conn *conn, iso_close_how how) {
+  if (how == ISO_CLOSE_NOW || conn->state != ISO__UP) {
+    down(conn, ISO_E_CANCELED, false);
+    return;
+  }
+  conn->state = ISO__DRAINING;
+  uv_timer_start(&conn->life_timer, on_close_timeout, conn->opts.close_timeout_ms, 0);
+  iso__conn_check_drained(conn);
+}
+
+/* Closes the link and releases the handle (the owner's way, and the user's
+ * for a connection nobody else owns). */
+int iso__conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb) {
   if (conn->close_called) {
     if (how == ISO_CLOSE_NOW) down(conn, ISO_E_CANCELED, false);
     return ISO_E_STATE;
   }
   conn->close_called = true;
   conn->close_cb = cb;
-  if (conn->state == ISO__DOWN) {
-    if (conn->link_closed)
-      uv_close((uv_handle_t *)&conn->life_timer, on_life_closed);
-  } else if (how == ISO_CLOSE_NOW || conn->state != ISO__UP) {
-    down(conn, ISO_E_CANCELED, false);
-  } else {
-    conn->state = ISO__DRAINING;
-    uv_timer_start(&conn->life_timer, on_close_timeout,
-                   conn->opts.close_timeout_ms, 0);
-    iso__conn_check_drained(conn);
-  }
+  if (conn->state != ISO__DOWN) end_link(conn, how);
+  else if (conn->link_closed) uv_close((uv_handle_t *)&conn->life_timer, on_life_closed);
   return 0;
+}
+
+int iso_conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb) {
+  if (conn->owner_down == NULL) return iso__conn_close(conn, how, cb);
+  /* owned by a server or a pool: the user ends the link, the owner releases
+   * the handle; cb runs once the link is down */
+  if (conn->state == ISO__DOWN || conn->link_close_cb) {
+    if (how == ISO_CLOSE_NOW) down(conn, ISO_E_CANCELED, false);
+    return ISO_E_STATE;
+  }
+  conn->link_close_cb = cb ? cb : iso__conn_noop_cb;
+  end_link(conn, how);
+  return 0;
+}
+
+void iso__conn_noop_cb(iso_conn *conn, int status) {
+  (void)conn;
+  (void)status;
 }
 
 /* ------------------------------------------------------------------------ */

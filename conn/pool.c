@@ -116,7 +116,7 @@ static void slot_down(iso_conn *conn, int status) {
   iso__slot_conn *s = conn->owner;
   s->up = false;
   s->conn = NULL;
-  iso_conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
+  iso__conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
   update_state(s->pool);
   schedule_retry(s);
 }
@@ -146,7 +146,7 @@ static void slot_connect(iso__slot_conn *s) {
   s->conn = conn;
   if (iso_conn_connect(conn, (struct sockaddr *)&s->addr, slot_connected) < 0) {
     s->conn = NULL;
-    iso_conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
+    iso__conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
     schedule_retry(s);
   }
 }

@@ -78,7 +78,7 @@ static void unlink_conn(iso__worker *w, iso_conn *conn) {
 static void conn_down(iso_conn *conn, int status) {
   (void)status;
   unlink_conn(conn->owner, conn);
-  iso_conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
+  iso__conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
 }
 
 static void conn_up(iso_conn *conn) {

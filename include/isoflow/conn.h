@@ -361,12 +361,17 @@ int iso_conn_send_msg(iso_conn *conn, const iso_msg *msg);
 
 /**
  * iso_conn_close -- ends the link (see iso_close_how) and releases the
- * handle.  cb(conn, 0) when everything is closed and every pending callback
- * has run; the handle must not be used after that unless a reference is held
- * (then only iso_conn_data, iso_conn_stats, iso_conn_is_up and send/request,
- * which fail with ISO_E_CLOSED).  A second close changes nothing but may
- * upgrade a graceful close to an immediate one; its cb is not called
- * (ISO_E_STATE is returned).
+ * handle.  cb(conn, 0) (cb may be NULL) once everything is closed and every
+ * pending callback has run; the handle must not be used after that unless a
+ * reference is held (then only iso_conn_data, iso_conn_stats_read,
+ * iso_conn_is_up and send/request, which fail with ISO_E_CLOSED).  A second
+ * close returns ISO_E_STATE and its cb is never called, but ISO_CLOSE_NOW
+ * still turns a graceful close into an immediate one.
+ *
+ * A connection accepted by a server or made by a pool is owned by it: there
+ * iso_conn_close only ends the link (the owner releases the handle) and cb
+ * runs as soon as the link is down.  ISO_E_STATE when the link is already
+ * down or closing.
  */
 int iso_conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb);
 
