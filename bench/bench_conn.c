@@ -20,6 +20,7 @@
  *                             what a kernel wake-up costs on this machine
  *
  * --quick: short runs (figures rough).  --spin: every figure busy-polls.
+ * --only NAME: just that figure (for profiling).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -235,9 +236,13 @@ static double mem_per_request(void) {
   return per;
 }
 
+static const char *only;
+static bool want(const char *name) { return only == NULL || !strcmp(only, name); }
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) run_seconds = 0.3;
+    else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--spin")) spin = true;
     else {
       fprintf(stderr, "usage: isoflow-bench-conn [--quick]\n");
@@ -252,16 +257,26 @@ int main(int argc, char **argv) {
   uv_loop_init(&l);
   loop = &l;
 
-  printf("bench: conn.rt.w1 %.0f rt/s\n", round_trips(1, 1, DECODE));
-  printf("bench: conn.rt.w16 %.0f rt/s\n", round_trips(1, 16, DECODE));
-  printf("bench: conn.rt.w256 %.0f rt/s\n", round_trips(1, 256, DECODE));
-  printf("bench: conn.rt.c1000w16 %.0f rt/s\n", round_trips(1000, 16, DECODE));
-  printf("bench: conn.raw.w256 %.0f rt/s\n", round_trips(1, 256, RAW));
-  printf("bench: conn.mem_per_request %.0f B\n", mem_per_request());
-  bool was = spin;
-  spin = true;
-  printf("bench: conn.rt.w1.busypoll %.0f rt/s\n", round_trips(1, 1, DECODE));
-  spin = was;
+  static const struct {
+    const char *name;
+    int conns, window, mode;
+  } runs[] = {{"conn.rt.w1", 1, 1, DECODE},           {"conn.rt.w16", 1, 16, DECODE},
+              {"conn.rt.w256", 1, 256, DECODE},       {"conn.rt.c1000w16", 1000, 16, DECODE},
+              {"conn.raw.w256", 1, 256, RAW}};
+  for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+    if (want(runs[i].name)) {
+      printf("bench: %s %.0f rt/s\n", runs[i].name,
+             round_trips(runs[i].conns, runs[i].window, runs[i].mode));
+      fflush(stdout);
+    }
+  if (want("conn.mem_per_request"))
+    printf("bench: conn.mem_per_request %.0f B\n", mem_per_request());
+  if (want("conn.rt.w1.busypoll")) {
+    bool was = spin;
+    spin = true;
+    printf("bench: conn.rt.w1.busypoll %.0f rt/s\n", round_trips(1, 1, DECODE));
+    spin = was;
+  }
   fflush(stdout);
   uv_loop_close(&l);
   return 0;
