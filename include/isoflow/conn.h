@@ -393,7 +393,8 @@ void iso_conn_set_data(iso_conn *conn, void *data);
 /** iso_conn_loop -- the loop the connection runs on. */
 uv_loop_t *iso_conn_loop(const iso_conn *conn);
 
-/** iso_conn_stats -- a copy of the connection's counters. */
+/** iso_conn_stats_read -- a copy of the connection's counters (its loop's
+ *  thread, or any thread for a rough reading). */
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out);
 
 /** iso_conn_peer -- the peer's address into out; ISO_E_STATE when not
