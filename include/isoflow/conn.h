@@ -282,6 +282,9 @@ typedef struct iso_conn_opts {
   const uint8_t *header;   /* default outgoing header (framing.header_len
                               bytes; NULL = zeros); copied at creation */
   uint32_t max_in_flight;  /* requests awaiting a response; 0 = 1024 */
+  uint32_t max_output;     /* bytes queued for a peer that does not read,
+                              past which sends and requests fail with
+                              ISO_E_BUSY; 0 = 8 MiB */
   uint32_t request_timeout_ms; /* default per request; 0 = 30000 */
   uint32_t connect_timeout_ms; /* 0 = 10000 (includes TLS and sign-on) */
   uint32_t close_timeout_ms;   /* graceful close and TLS shutdown bound;
@@ -338,6 +341,7 @@ void iso_conn_signon_done(iso_conn *conn, int status);
  * ISO_E_BUSY (max_in_flight reached), ISO_E_DUPLICATE_KEY (a request with the
  * same key is in flight), ISO_E_NOT_REQUEST (the MTI is a response),
  * ISO_E_CLOSED (not established, closing or closed), ISO_E_FRAME_TOO_LARGE,
+ * ISO_E_BUSY also when max_output bytes wait for a peer that does not read,
  * or the codec's error when the key cannot be read.
  */
 int iso_conn_request(iso_conn *conn, const iso_frame *frame,
@@ -351,7 +355,8 @@ int iso_conn_request_msg(iso_conn *conn, const iso_msg *msg,
 /**
  * iso_conn_send -- sends a frame that expects no response (a reply to an
  * inbound request, an advice).  Copied.  Returns 0, ISO_E_CLOSED when the
- * link is not up (or already failed), ISO_E_FRAME_TOO_LARGE.
+ * link is not up (or already failed), ISO_E_FRAME_TOO_LARGE, ISO_E_BUSY when
+ * max_output bytes are already waiting for the peer to read.
  */
 int iso_conn_send(iso_conn *conn, const iso_frame *frame);
 
@@ -389,6 +394,9 @@ bool iso_conn_signed_on(const iso_conn *conn);
 /** iso_conn_data / iso_conn_set_data -- the user pointer. */
 void *iso_conn_data(const iso_conn *conn);
 void iso_conn_set_data(iso_conn *conn, void *data);
+
+/** iso_conn_spec -- the spec of the connection's options (may be NULL). */
+const iso_spec *iso_conn_spec(const iso_conn *conn);
 
 /** iso_conn_loop -- the loop the connection runs on. */
 uv_loop_t *iso_conn_loop(const iso_conn *conn);

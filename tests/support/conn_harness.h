@@ -117,6 +117,7 @@ typedef struct th_raw {
   bool one_at_a_time;
   bool close_after;
   bool wait_for_request; /* write only once the peer sent something */
+  bool no_read;          /* never read: the peer's output piles up */
   bool written;
   uint8_t received[4096];
   size_t nreceived;
