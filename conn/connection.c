@@ -362,7 +362,6 @@ static int with_packed(iso_conn *conn, const iso_msg *msg, uint32_t timeout_ms,
                        iso_response_cb cb, void *data, bool request) {
   uint8_t stack[2048], *buf = stack;
   size_t len;
-  if (conn->opts.spec == NULL) return ISO_E_INVAL;
   int rc = iso_msg_pack(msg, buf, sizeof stack, &len, NULL);
   if (rc == ISO_E_NOSPC) {
     if ((buf = malloc(len)) == NULL) return ISO_E_NOMEM;

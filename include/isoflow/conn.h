@@ -17,6 +17,16 @@
  *               immediate close.
  *   iso_server  listens on one loop, or on N worker loops (one thread each),
  *               and hands every accepted connection to the same machinery.
+ *   iso_pool    connections to one or more addresses, kept up (backoff with
+ *               jitter), round-robin over the healthy ones.
+ *   iso_tls     TLS 1.2+ (and mutual TLS) through OpenSSL memory BIOs.
+ *   iso_blocking  a client with its own loop thread, callable from any thread.
+ *
+ * Replying later (e.g. after a transaction completes): in on_inbound take
+ * iso_conn_ref(conn), copy what the reply needs (the frame is only valid
+ * during the call), and later, on the same loop, iso_conn_send then
+ * iso_conn_unref.  If the link died meanwhile the send fails with
+ * ISO_E_CLOSED and the memory stays valid until the unref.
  *
  * Handles are opaque and allocated by the library.  Rules, as in libuv:
  *   - a handle is used only from the thread running its loop (the blocking
@@ -347,8 +357,9 @@ void iso_conn_signon_done(iso_conn *conn, int status);
 int iso_conn_request(iso_conn *conn, const iso_frame *frame,
                      uint32_t timeout_ms, iso_response_cb cb, void *data);
 
-/** iso_conn_request_msg -- iso_conn_request with a message packed with the
- *  connection's spec (pack errors are returned as they are). */
+/** iso_conn_request_msg -- iso_conn_request with msg packed (with its own
+ *  spec) at the call; pack errors are returned as they are.  The message is
+ *  not kept: the caller may change or free it at once. */
 int iso_conn_request_msg(iso_conn *conn, const iso_msg *msg,
                          uint32_t timeout_ms, iso_response_cb cb, void *data);
 
@@ -360,8 +371,8 @@ int iso_conn_request_msg(iso_conn *conn, const iso_msg *msg,
  */
 int iso_conn_send(iso_conn *conn, const iso_frame *frame);
 
-/** iso_conn_send_msg -- iso_conn_send with a message packed with the
- *  connection's spec. */
+/** iso_conn_send_msg -- iso_conn_send with msg packed (with its own spec)
+ *  at the call. */
 int iso_conn_send_msg(iso_conn *conn, const iso_msg *msg);
 
 /**
@@ -417,7 +428,8 @@ typedef struct iso_server iso_server;
 
 /** Called on the worker loop for each accepted (and TLS-established)
  *  connection; conn stays valid until on_closed/on_failed of conn_opts
- *  returns, or longer with iso_conn_ref. */
+ *  returns, or longer with iso_conn_ref.  The server owns the handle (see
+ *  iso_conn_close for what closing it does). */
 typedef void (*iso_server_conn_cb)(iso_server *server, iso_conn *conn);
 
 /** Options of a server. */
