@@ -72,6 +72,13 @@ static inline uint8_t padded_at(const uint8_t *v, uint32_t len, uint32_t total,
 /* Writes `total` digits (the value padded) as BCD into out. */
 static void put_bcd(uint8_t *out, const uint8_t *v, uint32_t len,
                     uint32_t total, int pad, uint8_t pc, bool left_aligned) {
+  if (total == len) {
+    /* Unpadded, the usual case: pairs of digits.  The value was checked
+     * against its content, so the track table (digits, '=', 'D') is right
+     * for every field here. */
+    iso__bcd_encode((const char *)v, len, out, left_aligned, true, NULL);
+    return;
+  }
   uint32_t nbytes = (total + 1) / 2;
   uint32_t shift = (!left_aligned && (total & 1)) ? 1 : 0;
   for (uint32_t b = 0; b < nbytes; b++) {
