@@ -145,7 +145,9 @@ static int check_value(const iso_field_def *d, int n, const iso__slot *s,
                        size_t at, uint32_t *total, int *pad, char *pc,
                        iso_error *err) {
   size_t bad = 0;
-  int rc = iso__check_content(d->content, s->data, s->len, &bad);
+  int rc = 0;
+  if (!iso__quick_content_ok(d->content, s->data, s->len))
+    rc = iso__check_content(d->content, s->data, s->len, &bad);
   if (rc)
     return iso__fail(err, rc, n, at,
                      rc == ISO_E_NOT_NUMERIC ? "non-digit in a numeric field"
