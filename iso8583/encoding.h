@@ -97,6 +97,37 @@ static inline bool iso__word_is_printable(uint64_t x) {
   return !((x & highs) | below | del);
 }
 
+/* Track data (digits and '=') in eight bytes: each '=' (0x3D) is turned
+ * into '0' (0x30) and the word must then be all digits.  The zero-byte mask
+ * used here is the exact form (no false positives).  'D' as a separator is
+ * left to the byte-by-byte check. */
+static inline bool iso__word_is_track(uint64_t x) {
+  const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+  uint64_t y = x ^ 0x3D3D3D3D3D3D3D3Dull;
+  uint64_t zero = ~(((y & low7) + low7) | y | low7); /* 0x80 where '=' */
+  return iso__word_is_digits(x - (zero >> 7) * 0x0D);
+}
+
+/* Up to 7 digits, without a byte loop: the value is read in two
+ * overlapping halves and the rest of the word filled with '0'. */
+static inline bool iso__short_is_digits(const uint8_t *in, size_t n) {
+  uint64_t x = 0x3030303030303030ull;
+  if (n >= 4) {
+    uint32_t a, b;
+    __builtin_memcpy(&a, in, 4);
+    __builtin_memcpy(&b, in + n - 4, 4);
+    x = (uint64_t)a << 32 | b;
+  } else if (n >= 2) {
+    uint16_t a, b;
+    __builtin_memcpy(&a, in, 2);
+    __builtin_memcpy(&b, in + n - 2, 2);
+    x = 0x3030303000000000ull | (uint64_t)a << 16 | b;
+  } else if (n == 1) {
+    x = 0x3030303030303000ull | in[0];
+  }
+  return iso__word_is_digits(x);
+}
+
 /* Character classes (iso__char_class[c] is a mask of these). */
 enum {
   ISO__C_DIGIT = 1,
@@ -133,8 +164,7 @@ static inline bool iso__quick_content_ok(uint8_t content, const uint8_t *in,
   switch (content) {
     case ISO_CONTENT_N:
       if (n >= 8) ISO__ALL_WORDS(in, n, iso__word_is_digits);
-      want = ISO__C_DIGIT;
-      break;
+      return iso__short_is_digits(in, n);
     case ISO_CONTENT_ANS:
     case ISO_CONTENT_NS:
       if (n >= 8) ISO__ALL_WORDS(in, n, iso__word_is_printable);
@@ -147,7 +177,22 @@ static inline bool iso__quick_content_ok(uint8_t content, const uint8_t *in,
       want = ISO__C_ALPHA | ISO__C_SPACE;
       break;
     case ISO_CONTENT_Z:
-      want = ISO__C_TRACK;
+      if (n >= 8) {
+        bool words_ok = true;
+        size_t i = 0;
+        for (; i + 8 <= n && words_ok; i += 8) {
+          uint64_t x;
+          __builtin_memcpy(&x, in + i, 8);
+          words_ok = iso__word_is_track(x);
+        }
+        if (words_ok && i < n) {
+          uint64_t x;
+          __builtin_memcpy(&x, in + n - 8, 8);
+          words_ok = iso__word_is_track(x);
+        }
+        if (words_ok) return true;
+      }
+      want = ISO__C_TRACK; /* short, or a 'D' separator somewhere */
       break;
     case ISO_CONTENT_B:
       return true;

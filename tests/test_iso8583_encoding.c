@@ -306,6 +306,16 @@ static void quick_content_check_agrees(void **state) {
   }
 }
 
+static void quick_track_check_with_many_separators(void **state) {
+  (void)state;
+  const uint8_t *ok = (const uint8_t *)"1=2==3=4=5=====6789=";
+  assert_true(iso__quick_content_ok(ISO_CONTENT_Z, ok, strlen((const char *)ok)));
+  const uint8_t *bad = (const uint8_t *)"1=2==3=4=5==>==6789=";
+  assert_false(iso__quick_content_ok(ISO_CONTENT_Z, bad, strlen((const char *)bad)));
+  const uint8_t *sep = (const uint8_t *)"4242424242424242D2512";
+  assert_true(iso__quick_content_ok(ISO_CONTENT_Z, sep, strlen((const char *)sep)));
+}
+
 /* MTI in EBCDIC and BCD; hex bitmaps read in either case. */
 static void mti_and_bitmap_encodings(void **state) {
   (void)state;
@@ -372,6 +382,7 @@ int main(void) {
       cmocka_unit_test(digit_and_printable_checks_are_exact),
       cmocka_unit_test(mti_and_bitmap_encodings),
       cmocka_unit_test(quick_content_check_agrees),
+      cmocka_unit_test(quick_track_check_with_many_separators),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
