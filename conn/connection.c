@@ -321,7 +321,8 @@ int iso__conn_enqueue(iso_conn *conn, const iso_frame *frame) {
   uint32_t hl = conn->opts.framing.header_len;
   size_t body = frame->len ? hl + (size_t)frame->len : 0;
   if (body > conn->max_body) return ISO_E_FRAME_TOO_LARGE;
-  if (conn->out.len + conn->wout.len + conn->psize + body > conn->opts.max_output)
+  size_t queued = conn->out.len + conn->wout.len + (conn->tls ? iso__tls_backlog(conn) : 0);
+  if (queued + conn->psize + body > conn->opts.max_output)
     return ISO_E_BUSY; /* the peer does not read: push back */
   if (iso__buf_reserve(&conn->out, conn->psize + body) < 0) return ISO_E_NOMEM;
   uint8_t *p = conn->out.data + conn->out.len;
