@@ -20,11 +20,11 @@
 /* The slot holds the field's wire form (BCD, EBCDIC, hex) rather than its
  * canonical form; `len` is still the canonical length. */
 #define ISO__SLOT_WIRE 1u
-/* The slot was read by unpack: pack writes it back as it was read, without
- * the content check that values set by the caller get (unpack does not
- * check alphanumeric classes, so checking them on the way out would refuse
- * a message that unpacked). */
-#define ISO__SLOT_UNPACKED 2u
+/* The value was read off the wire by unpack and passed its checks; pack
+ * writes it back as it is, without the checks it applies to values a
+ * caller sets (unpack does not check alphanumeric classes: what a host sent
+ * is relayed unchanged). */
+#define ISO__SLOT_VERIFIED 2u
 
 /** iso__msg_put -- stores (data, len, flags) for field n, replacing any
  *  previous value.  ISO_E_NOMEM when the slot table cannot grow. */

@@ -6,11 +6,10 @@
  * is their canonical form (ASCII, binary) are stored as is; BCD, EBCDIC and
  * hex values are stored in wire form with ISO__SLOT_WIRE and decoded by
  * iso_msg_get.  Contents are checked here (digits, BCD nibbles and pad,
- * amount signs, track characters, hex), so a message that unpacks packs
- * again unchanged.  Alphanumeric classes (a, an, ans, ns) are not checked on
- * the way in: hosts put all sorts of bytes there and rejecting them helps no
- * one.  Every slot is marked ISO__SLOT_UNPACKED so pack writes it back as
- * it was read; pack checks only the values a caller sets.
+ * amount signs, track characters, hex).  Alphanumeric classes (a, an, ans,
+ * ns) are not checked on the way in: hosts put all sorts of bytes there and
+ * rejecting them helps no one.  Slots are marked ISO__SLOT_VERIFIED, so a
+ * message that unpacks packs again to the same bytes.
  */
 #include "isoflow/iso8583.h"
 
@@ -46,7 +45,7 @@ int iso_msg_unpack(iso_msg *m, const uint8_t *buf, size_t len,
       if (rc) goto fail;
       rc = iso__check_field(w, n, data, clen, (size_t)(data - buf), err);
       if (rc) goto fail;
-      uint32_t flags = ISO__SLOT_UNPACKED | (w->canonical ? 0 : ISO__SLOT_WIRE);
+      uint32_t flags = ISO__SLOT_VERIFIED | (w->canonical ? 0 : ISO__SLOT_WIRE);
       if (m->nslots < m->slot_cap) {
         /* Fast path of iso__msg_put: the field is new, the slot free. */
         m->slots[m->nslots] =
