@@ -85,12 +85,12 @@ run_spec() { # run_spec SPEC JSON...
     # Unmasked output must trip the scanner: the check can fail.
     "$BIN" decode --spec "$spec" --unmasked "$w" > "$TMP/unmasked" 2>&1
     scan_expect "unmasked $spec message $n is caught" 1 "$TMP/unmasked"
-    # Truncated (every 5th byte) and corrupted copies: errors only.
+    # Truncated (every 10th byte) and corrupted copies: errors only.
     local len=${#hex}
-    for ((cut = 2; cut < len; cut += 10)); do
+    for ((cut = 2; cut < len; cut += 20)); do
       echo "${hex:0:cut}" | "$BIN" decode --spec "$spec" --hex >> "$OUT/trunc.$n" 2>&1
     done
-    for ((at = 8; at < len; at += 14)); do
+    for ((at = 8; at < len; at += 30)); do
       echo "${hex:0:at}3A${hex:at+2}" | "$BIN" decode --spec "$spec" --hex >> "$OUT/corrupt.$n" 2>&1
     done
     echo "${hex}00" | "$BIN" decode --spec "$spec" --hex >> "$OUT/trailing.$n" 2>&1

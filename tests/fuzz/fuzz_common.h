@@ -1,11 +1,13 @@
 /*
  * tests/fuzz/fuzz_common.h -- what the libFuzzer targets share: picking a
- * built-in spec from the first input byte, an assertion that aborts (so
- * libFuzzer saves the input as a crash), and the field-by-field comparison
- * of two messages that the round-trip oracles use.
+ * spec from the first input byte, an assertion that aborts (so libFuzzer
+ * saves the input as a crash), the field-by-field comparison of two
+ * messages, the rendering check (sizes, short buffers) and the
+ * pack -> unpack round trip.
  *
  * Header-only on purpose: each target is one translation unit plus the
- * isoflow library, so `clang -fsanitize=fuzzer` links it alone.
+ * isoflow library, linked either with libFuzzer (tests/fuzz/CMakeLists.txt)
+ * or with replay.c (tests/fuzz.cmake).
  */
 #ifndef ISOFLOW_FUZZ_COMMON_H
 #define ISOFLOW_FUZZ_COMMON_H
@@ -52,10 +54,6 @@ static inline const iso_spec *fuzz_pick_spec(uint8_t selector) {
   }
   return exotic;
 }
-
-/* Largest canonical value a built-in or fuzzed spec can produce that the
- * targets read back; bigger values are compared through the heap. */
-#define FUZZ_VALUE_CAP 4096
 
 /*
  * Asserts that a and b hold the same MTI and the same fields with the same
