@@ -79,7 +79,9 @@ typedef enum iso_encoding {
 
 /** How a short value is padded to a fixed length (or to a whole byte). */
 typedef enum iso_pad {
-  ISO_PAD_DEFAULT = 0, /* numeric: left with '0'; others: right with ' ' */
+  ISO_PAD_DEFAULT = 0, /* numeric: left with '0' (amounts: after the sign);
+                          binary and track: none (exact length required);
+                          others: right with ' ' */
   ISO_PAD_NONE,        /* the value must have the exact length */
   ISO_PAD_LEFT,        /* left with pad_char */
   ISO_PAD_RIGHT        /* right with pad_char */
@@ -225,9 +227,10 @@ void iso_msg_reset(iso_msg *m);
  *  be initialised again afterwards. */
 void iso_msg_cleanup(iso_msg *m);
 
-/** iso_msg_copy -- dst becomes a deep copy of src (values copied into dst's
- *  storage, so src and its input buffer may go).  dst must be initialised;
- *  its previous contents are released. */
+/** iso_msg_copy -- dst becomes a deep copy of src, spec included (values
+ *  copied into dst's storage, so src and its input buffer may go).  dst must
+ *  be initialised; its previous contents are released.  ISO_E_NOMEM leaves
+ *  dst empty. */
 int iso_msg_copy(iso_msg *dst, const iso_msg *src);
 
 /** iso_msg_set_mti -- sets the 4-digit MTI; ISO_E_BAD_MTI unless 4 digits. */
@@ -287,6 +290,9 @@ int iso_msg_peek(const iso_msg *m, int field, const uint8_t **data,
  * sets *out_len to the bytes written.  ISO_E_NOSPC when cap is short, with
  * *out_len set to the size needed.  Content, length and padding are checked
  * here; err (may be NULL) names the field.  Bitmaps are computed.
+ * ISO_E_BAD_MTI when no MTI is set.  A content or length error is reported
+ * in preference to ISO_E_NOSPC.  Values unpacked from the wire are written
+ * back as they were read.
  */
 int iso_msg_pack(const iso_msg *m, uint8_t *buf, size_t cap, size_t *out_len,
                  iso_error *err);
@@ -294,10 +300,17 @@ int iso_msg_pack(const iso_msg *m, uint8_t *buf, size_t cap, size_t *out_len,
 /**
  * iso_msg_unpack -- parses exactly one message occupying buf[0..len).  m must
  * be initialised with the spec to use; its previous contents are dropped.
- * Borrows buf; never allocates; never reads past len.  Returns 0,
- * ISO_E_NEED_MORE when the input ends inside the message, ISO_E_TRAILING when
- * bytes follow the last field, or another negative code for malformed input,
- * with err (may be NULL) naming the field and the offset.
+ * Borrows buf; never reads past len; never allocates for a message of up to
+ * ISO_MSG_INLINE_SLOTS fields (a message with more grows its slot table
+ * once; reset keeps it, cleanup frees it).  Returns 0, ISO_E_NEED_MORE when
+ * the input ends inside the message, ISO_E_TRAILING when bytes follow the
+ * last field, or another negative code for malformed input, with err (may
+ * be NULL) naming the field and the offset; on error m is left empty.
+ * Checked on the way in: MTI, bitmaps (every field named must be defined:
+ * ISO_E_UNKNOWN_FIELD), length prefixes (ISO_E_BAD_LENGTH), numeric, track
+ * and amount contents (ISO_E_NOT_NUMERIC, ISO_E_BAD_CHAR), BCD pad nibbles
+ * (0 or F, else ISO_E_BAD_PAD) and hex characters; alphanumeric contents
+ * are passed through as they are.
  */
 int iso_msg_unpack(iso_msg *m, const uint8_t *buf, size_t len, iso_error *err);
 
@@ -317,7 +330,9 @@ typedef struct iso_field_ref {
  * packed message, skipping the others by their lengths only.  mti receives
  * the 4 MTI characters (decoded when BCD/EBCDIC) and may be NULL; out[i] is
  * filled for fields[i].  Same error rules as unpack; the fields after the last
- * one asked for are not checked.
+ * one asked for are not checked, the ones before it only for their lengths.
+ * ISO_E_INVAL when a number in `fields` is not a data element (2..192, not
+ * 65).
  */
 int iso_peek_fields(const iso_spec *spec, const uint8_t *buf, size_t len,
                     char mti[4], const int *fields, size_t n,
@@ -355,7 +370,9 @@ typedef struct iso_tlv {
 /**
  * iso_tlv_next -- reads the BER-TLV element at *pos of data[0..len) and
  * advances *pos.  Returns 1 when an element was read, 0 at the end of data,
- * or ISO_E_BAD_TLV (err->offset says where).  Never reads past len.
+ * or ISO_E_BAD_TLV (err->offset says where).  Never reads past len.  Bytes
+ * 0x00 and 0xFF between elements are padding and are skipped; indefinite
+ * lengths (0x80) and lengths of more than 4 bytes are refused.
  */
 int iso_tlv_next(const uint8_t *data, size_t len, size_t *pos, iso_tlv *out,
                  iso_error *err);
@@ -371,7 +388,7 @@ int iso_tlv_append(uint8_t *buf, size_t cap, size_t *pos, uint32_t tag,
  * iso_subfield_get -- a positional subfield (1-based `sub`) of field's
  * canonical value, as a pointer into `value`.  ISO_E_NO_FIELD when the value
  * is too short to hold it, ISO_E_INVAL when the field has no positional
- * subfields.
+ * subfields or `sub` is not one of them.
  */
 int iso_subfield_get(const iso_spec *spec, int field, const uint8_t *value,
                      size_t len, int sub, const uint8_t **out, size_t *out_len);

@@ -1,0 +1,154 @@
+/*
+ * bench/bench_codec.c -- the ISO 8583 codec's hot paths on a realistic
+ * 15-field 0200 (purchase request) in iso87a-bbitmap:
+ *
+ *   codec.pack.0200          ns to pack it from canonical values
+ *   codec.unpack.0200        ns to unpack it (zero copy)
+ *   codec.key.0200           ns to read DE 11 and DE 41 with iso_peek_fields
+ *   codec.unpack.0200.allocs malloc calls per unpack, counted for real
+ *
+ * Allocation counting: this program defines malloc, calloc, realloc and
+ * free itself (glibc lets an executable interpose them), counting every call
+ * and forwarding to glibc's __libc_* entry points.  The library is linked
+ * statically, so every allocation the codec makes goes through the counter.
+ *
+ * Each timing is the median of 5 runs of N operations; --quick makes N small.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "isoflow/iso8583.h"
+
+/* ---- counting allocator ------------------------------------------------ */
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+
+static unsigned long alloc_calls;
+
+void *malloc(size_t n) {
+  alloc_calls++;
+  return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+  alloc_calls++;
+  return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+  alloc_calls++;
+  return __libc_realloc(p, n);
+}
+void free(void *p) { __libc_free(p); }
+
+/* ---- timing ------------------------------------------------------------ */
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+#define RUNS 5
+
+static volatile size_t sink;
+
+/* ---- the message ------------------------------------------------------- */
+
+static void fill_0200(iso_msg *m) {
+  iso_msg_set_mti(m, "0200");
+  iso_msg_set_str(m, 2, "4761739001010119");
+  iso_msg_set_str(m, 3, "000000");
+  iso_msg_set_str(m, 4, "000000012550");
+  iso_msg_set_str(m, 7, "1123101500");
+  iso_msg_set_str(m, 11, "004711");
+  iso_msg_set_str(m, 12, "101500");
+  iso_msg_set_str(m, 13, "1123");
+  iso_msg_set_str(m, 14, "2812");
+  iso_msg_set_str(m, 22, "051");
+  iso_msg_set_str(m, 25, "00");
+  iso_msg_set_str(m, 35, "4761739001010119=28122011758900540");
+  iso_msg_set_str(m, 37, "332710004711");
+  iso_msg_set_str(m, 41, "TERM0042");
+  iso_msg_set_str(m, 42, "MERCHANT0000042");
+  iso_msg_set_str(m, 49, "978");
+}
+
+int main(int argc, char **argv) {
+  long n = 1000000;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) n = 50000;
+  }
+  const iso_spec *spec = iso_spec_builtin("iso87a-bbitmap");
+  if (!spec) {
+    fprintf(stderr, "bench: no iso87a-bbitmap spec\n");
+    return 1;
+  }
+  iso_msg m;
+  iso_msg_init(&m, spec);
+  fill_0200(&m);
+  uint8_t wire[512];
+  size_t len = 0;
+  iso_error err;
+  if (iso_msg_pack(&m, wire, sizeof wire, &len, &err) != 0) {
+    fprintf(stderr, "bench: pack failed: field %d: %s\n", err.field, err.reason);
+    return 1;
+  }
+
+  iso_msg u;
+  iso_msg_init(&u, spec);
+  int key_fields[2] = {11, 41};
+  iso_field_ref key[2];
+  char mti[4];
+  double pack_ns[RUNS], unpack_ns[RUNS], key_ns[RUNS];
+
+  for (int r = 0; r < RUNS; r++) {
+    uint8_t out[512];
+    size_t out_len = 0;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+      iso_msg_pack(&m, out, sizeof out, &out_len, NULL);
+      sink += out_len;
+    }
+    pack_ns[r] = (now_ns() - t0) / (double)n;
+
+    t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+      if (iso_msg_unpack(&u, wire, len, NULL) != 0) return 1;
+      sink += u.nslots;
+    }
+    unpack_ns[r] = (now_ns() - t0) / (double)n;
+
+    t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+      if (iso_peek_fields(spec, wire, len, mti, key_fields, 2, key, NULL)) return 1;
+      sink += key[1].len;
+    }
+    key_ns[r] = (now_ns() - t0) / (double)n;
+  }
+
+  unsigned long before = alloc_calls;
+  for (long i = 0; i < n; i++) iso_msg_unpack(&u, wire, len, NULL);
+  double allocs = (double)(alloc_calls - before) / (double)n;
+
+  qsort(pack_ns, RUNS, sizeof(double), cmp_double);
+  qsort(unpack_ns, RUNS, sizeof(double), cmp_double);
+  qsort(key_ns, RUNS, sizeof(double), cmp_double);
+  printf("bench: codec.pack.0200 %.1f ns/op\n", pack_ns[RUNS / 2]);
+  printf("bench: codec.unpack.0200 %.1f ns/op\n", unpack_ns[RUNS / 2]);
+  printf("bench: codec.key.0200 %.1f ns/op\n", key_ns[RUNS / 2]);
+  printf("bench: codec.unpack.0200.allocs %.3f allocs/op\n", allocs);
+  printf("bench: codec.msg.0200.bytes %zu bytes\n", len);
+  iso_msg_cleanup(&u);
+  iso_msg_cleanup(&m);
+  return 0;
+}

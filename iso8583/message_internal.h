@@ -1,0 +1,47 @@
+/*
+ * iso8583/message_internal.h -- how iso_msg stores its values, shared by
+ * message.c, pack.c, unpack.c and the JSON/describe code.
+ *
+ * A message keeps one slot per present field: a pointer, a canonical length
+ * and flags.  index[n] is the slot number plus one (0 = absent) and
+ * present[] mirrors it as a bitmap for ordered iteration.  The first
+ * ISO_MSG_INLINE_SLOTS slots and ISO_MSG_INLINE_ARENA bytes of copied values
+ * live inside iso_msg; beyond that a slot table for all 192 fields and
+ * arena blocks are malloc'd.  Arena blocks go at reset and cleanup; the
+ * grown slot table stays until cleanup so a reused message allocates once.
+ */
+#ifndef ISOFLOW_ISO8583_MESSAGE_INTERNAL_H
+#define ISOFLOW_ISO8583_MESSAGE_INTERNAL_H
+
+#include "isoflow/iso8583.h"
+#include "iso8583/encoding.h"
+#include "iso8583/spec_internal.h"
+
+/* The slot holds the field's wire form (BCD, EBCDIC, hex) rather than its
+ * canonical form; `len` is still the canonical length. */
+#define ISO__SLOT_WIRE 1u
+
+/** iso__msg_put -- stores (data, len, flags) for field n, replacing any
+ *  previous value.  ISO_E_NOMEM when the slot table cannot grow. */
+int iso__msg_put(iso_msg *m, int n, const uint8_t *data, uint32_t len,
+                 uint32_t flags);
+
+/** iso__msg_alloc -- `size` bytes of message-owned storage (the inline arena
+ *  first, then malloc'd blocks), or NULL when out of memory. */
+uint8_t *iso__msg_alloc(iso_msg *m, size_t size);
+
+/** iso__msg_slot -- the slot of field n, or NULL when absent. */
+static inline const iso__slot *iso__msg_slot(const iso_msg *m, int n) {
+  if (n < 2 || n > ISO_MAX_FIELD || m->index[n] == 0) return NULL;
+  return &m->slots[m->index[n] - 1];
+}
+
+/** iso__slot_bytes -- the bytes a slot's data occupies. */
+static inline uint32_t iso__slot_bytes(const iso_msg *m, int n,
+                                       const iso__slot *s) {
+  if (!(s->flags & ISO__SLOT_WIRE)) return s->len;
+  const iso__field_wire *w = &m->spec->wire[n];
+  return iso__wire_len(w->content, w->data_enc, s->len);
+}
+
+#endif /* ISOFLOW_ISO8583_MESSAGE_INTERNAL_H */
