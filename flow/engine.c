@@ -309,6 +309,7 @@ static int decide(iso_tx *tx) {
     fail_before_second(tx, rc);
     return 1;
   }
+  tx->flags |= ISO__TX_TICKET_OWED;
   if (cfg->commit_before_durable || cfg->respond_before_durable) {
     tx->state = ISO__ST_SECOND;
     return 1;
@@ -402,7 +403,8 @@ static void finish(iso_tx *tx) {
     bool none = tx->flags & (ISO__TX_NO_RESPONSE | ISO__TX_HOLD);
     tx->cb.done(tx, status, none ? NULL : &tx->response, tx->cb_data);
   }
-  if (!(tx->flags & ISO__TX_RESUME_OWED)) iso__tx_release(tx);
+  if (!(tx->flags & (ISO__TX_RESUME_OWED | ISO__TX_TICKET_OWED)))
+    iso__tx_release(tx);
 }
 
 static int respond(iso_tx *tx) {
@@ -512,12 +514,19 @@ void iso__tx_expire(iso_tx *tx) {
 static void durable(iso_tx *tx, int status, uint64_t write_ns) {
   iso_flow_loop *fl = tx->fl;
   uint64_t now = iso__now_ns();
+  tx->flags &= ~ISO__TX_TICKET_OWED;
   iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WAIT, tx->t_decision,
                      now);
   if (write_ns && write_ns <= now - tx->t_decision)
     iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WRITE,
                        now - write_ns, now);
   (void)fl;
+  if (tx->state == ISO__ST_DONE) {
+    /* Responded before durability (respond_before_durable). */
+    if (status < 0) report_journal_failure(tx, status);
+    if (!(tx->flags & ISO__TX_RESUME_OWED)) iso__tx_release(tx);
+    return;
+  }
   if (status < 0) {
     if (tx->state == ISO__ST_DURABLE) {
       tx->t_mark = now;
@@ -545,7 +554,8 @@ void iso__tx_event(iso_tx *tx, int kind, int result, uint64_t write_ns) {
   case ISO__EV_RESUME:
     if (tx->flags & ISO__TX_RESUME_OWED) {
       tx->flags &= ~ISO__TX_RESUME_OWED;
-      if (tx->state == ISO__ST_DONE) iso__tx_release(tx);
+      if (tx->state == ISO__ST_DONE && !(tx->flags & ISO__TX_TICKET_OWED))
+        iso__tx_release(tx);
       return;
     }
     if (!(tx->flags & ISO__TX_PAUSED)) return; /* a resume nobody asked for */

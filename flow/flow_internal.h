@@ -132,7 +132,8 @@ enum {
   ISO__TX_ON_LIST = 1u << 11,   /* on the loop's running list */
   ISO__TX_DECIDED = 1u << 12,   /* recovery: decision given by the journal */
   ISO__TX_WRITES = 1u << 13,    /* a joined participant was not READONLY */
-  ISO__TX_DUP = 1u << 14        /* answered as a duplicate */
+  ISO__TX_DUP = 1u << 14,       /* answered as a duplicate */
+  ISO__TX_TICKET_OWED = 1u << 15 /* the journal holds our ticket */
 };
 
 typedef struct iso__frame {
