@@ -110,7 +110,7 @@ static void work_done(uv_work_t *req, int status) {
   if (kind == WORK_PREPARE) {
     if (prepare_result(tx, result, selected, true)) iso__tx_run(tx);
   } else if (kind == WORK_SECOND) {
-    uint64_t now = iso__now_ns();
+    uint64_t now = iso__tx_now(tx);
     iso__profile_stage(tx, tx->cur_part, tx->cur_phase, tx->t_mark, now);
     tx->t_mark = now;
     iso__tx_run(tx);
@@ -199,7 +199,7 @@ static int prepare_result(iso_tx *tx, int r, const char *selected,
   bool ok = (r & ISO_PREPARED) && !(r & ISO_ABORTED);
   if (ok && !select_done && pt->select && !(tx->flags & ISO__TX_ABORTING))
     selected = pt->select(tx, pt->data);
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   uint64_t took = now - tx->t_mark;
   iso__profile_stage(tx, tx->cur_part, tx->cur_phase, tx->t_mark, now);
   tx->t_mark = now;
@@ -335,7 +335,7 @@ static int second_step(iso_tx *tx) {
   if ((pt->flags & ISO_PARTICIPANT_BLOCKING) && queue_work(tx, WORK_SECOND))
     return 0;
   call_second(tx, pt);
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   iso__profile_stage(tx, part, tx->cur_phase, tx->t_mark, now);
   tx->t_mark = now;
   return 1;
@@ -385,9 +385,10 @@ static void finish(iso_tx *tx) {
   size_t len;
   if (iso_msg_get(&tx->response, 39, rc, sizeof rc, &len) != 0 || len != 2)
     rc[0] = '\0';
-  uint64_t now = iso__now_ns();
+  /* The end of the last stage is the end of the transaction. */
   if (tx->flags & ISO__TX_PROFILE)
-    iso__profile_flow_stage(fl->stats, f, ISO_PHASE_TOTAL, now - tx->t_submit);
+    iso__profile_flow_stage(fl->stats, f, ISO_PHASE_TOTAL,
+                            tx->t_mark - tx->t_submit);
   if (journal_on(tx)) write_completion(tx, rc);
   if (tx->idem) iso__idem_complete(tx);
   ISO__STAT_ADD(*(tx->decision == ISO_DECISION_COMMIT ? &fl->stats->committed
@@ -448,7 +449,7 @@ void iso__tx_begin(iso_tx *tx) {
   tx->state = ISO__ST_PREPARE;
   tx->nframes = 1;
   tx->frames[0] = (iso__frame){.group = 0, .pos = 0, .level = 0};
-  tx->t_mark = iso__now_ns();
+  tx->t_mark = tx->t_submit;
   if (f->cfg.deadline_ms)
     tx->deadline = tx->t_submit + (uint64_t)f->cfg.deadline_ms * 1000000u;
   iso__loop_list_add(fl, tx);
@@ -504,7 +505,7 @@ void iso__tx_expire(iso_tx *tx) {
   fl->paused--;
   ISO__STAT_ADD(fl->stats->paused, (uint64_t)-1);
   ISO__STAT_ADD(fl->stats->deadline_expired, 1);
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   iso__profile_stage(tx, tx->cur_part, tx->cur_phase, tx->t_mark, now);
   tx->t_mark = now;
   set_aborting(tx, ISO_E_DEADLINE);
@@ -513,7 +514,7 @@ void iso__tx_expire(iso_tx *tx) {
 
 static void durable(iso_tx *tx, int status, uint64_t write_ns) {
   iso_flow_loop *fl = tx->fl;
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   tx->flags &= ~ISO__TX_TICKET_OWED;
   iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WAIT, tx->t_decision,
                      now);
