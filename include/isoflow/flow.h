@@ -189,6 +189,10 @@ typedef struct iso_journal_decision {
   iso_decision decision; /* COMMIT or ABORT */
   int reason;            /* 0, or the ISO_E_* that made the flow abort
                             (deadline, unknown group, timeout...) */
+  bool readonly;         /* every joined participant returned ISO_READONLY
+                            and no value is persistent: nothing to redo in
+                            recovery */
+  bool recovery;         /* written by iso_flow_recover (undecided case) */
   const char *const *participants; /* joined, by name, in join order */
   size_t participant_count;
   const iso_tx_value *values; /* the persistent context values */
