@@ -110,7 +110,7 @@ static void work_done(uv_work_t *req, int status) {
   if (kind == WORK_PREPARE) {
     if (prepare_result(tx, result, selected, true)) iso__tx_run(tx);
   } else if (kind == WORK_SECOND) {
-    uint64_t now = iso__now_ns();
+    uint64_t now = iso__tx_now(tx);
     iso__profile_stage(tx, tx->cur_part, tx->cur_phase, tx->t_mark, now);
     tx->t_mark = now;
     iso__tx_run(tx);
@@ -199,7 +199,7 @@ static int prepare_result(iso_tx *tx, int r, const char *selected,
   bool ok = (r & ISO_PREPARED) && !(r & ISO_ABORTED);
   if (ok && !select_done && pt->select && !(tx->flags & ISO__TX_ABORTING))
     selected = pt->select(tx, pt->data);
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   uint64_t took = now - tx->t_mark;
   iso__profile_stage(tx, tx->cur_part, tx->cur_phase, tx->t_mark, now);
   tx->t_mark = now;
@@ -309,6 +309,7 @@ static int decide(iso_tx *tx) {
     fail_before_second(tx, rc);
     return 1;
   }
+  tx->flags |= ISO__TX_TICKET_OWED;
   if (cfg->commit_before_durable || cfg->respond_before_durable) {
     tx->state = ISO__ST_SECOND;
     return 1;
@@ -334,7 +335,7 @@ static int second_step(iso_tx *tx) {
   if ((pt->flags & ISO_PARTICIPANT_BLOCKING) && queue_work(tx, WORK_SECOND))
     return 0;
   call_second(tx, pt);
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   iso__profile_stage(tx, part, tx->cur_phase, tx->t_mark, now);
   tx->t_mark = now;
   return 1;
@@ -384,9 +385,10 @@ static void finish(iso_tx *tx) {
   size_t len;
   if (iso_msg_get(&tx->response, 39, rc, sizeof rc, &len) != 0 || len != 2)
     rc[0] = '\0';
-  uint64_t now = iso__now_ns();
+  /* The end of the last stage is the end of the transaction. */
   if (tx->flags & ISO__TX_PROFILE)
-    iso__profile_flow_stage(fl->stats, f, ISO_PHASE_TOTAL, now - tx->t_submit);
+    iso__profile_flow_stage(fl->stats, f, ISO_PHASE_TOTAL,
+                            tx->t_mark - tx->t_submit);
   if (journal_on(tx)) write_completion(tx, rc);
   if (tx->idem) iso__idem_complete(tx);
   ISO__STAT_ADD(*(tx->decision == ISO_DECISION_COMMIT ? &fl->stats->committed
@@ -402,7 +404,8 @@ static void finish(iso_tx *tx) {
     bool none = tx->flags & (ISO__TX_NO_RESPONSE | ISO__TX_HOLD);
     tx->cb.done(tx, status, none ? NULL : &tx->response, tx->cb_data);
   }
-  if (!(tx->flags & ISO__TX_RESUME_OWED)) iso__tx_release(tx);
+  if (!(tx->flags & (ISO__TX_RESUME_OWED | ISO__TX_TICKET_OWED)))
+    iso__tx_release(tx);
 }
 
 static int respond(iso_tx *tx) {
@@ -446,7 +449,7 @@ void iso__tx_begin(iso_tx *tx) {
   tx->state = ISO__ST_PREPARE;
   tx->nframes = 1;
   tx->frames[0] = (iso__frame){.group = 0, .pos = 0, .level = 0};
-  tx->t_mark = iso__now_ns();
+  tx->t_mark = tx->t_submit;
   if (f->cfg.deadline_ms)
     tx->deadline = tx->t_submit + (uint64_t)f->cfg.deadline_ms * 1000000u;
   iso__loop_list_add(fl, tx);
@@ -502,7 +505,7 @@ void iso__tx_expire(iso_tx *tx) {
   fl->paused--;
   ISO__STAT_ADD(fl->stats->paused, (uint64_t)-1);
   ISO__STAT_ADD(fl->stats->deadline_expired, 1);
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
   iso__profile_stage(tx, tx->cur_part, tx->cur_phase, tx->t_mark, now);
   tx->t_mark = now;
   set_aborting(tx, ISO_E_DEADLINE);
@@ -511,13 +514,20 @@ void iso__tx_expire(iso_tx *tx) {
 
 static void durable(iso_tx *tx, int status, uint64_t write_ns) {
   iso_flow_loop *fl = tx->fl;
-  uint64_t now = iso__now_ns();
+  uint64_t now = iso__tx_now(tx);
+  tx->flags &= ~ISO__TX_TICKET_OWED;
   iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WAIT, tx->t_decision,
                      now);
   if (write_ns && write_ns <= now - tx->t_decision)
     iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WRITE,
                        now - write_ns, now);
   (void)fl;
+  if (tx->state == ISO__ST_DONE) {
+    /* Responded before durability (respond_before_durable). */
+    if (status < 0) report_journal_failure(tx, status);
+    if (!(tx->flags & ISO__TX_RESUME_OWED)) iso__tx_release(tx);
+    return;
+  }
   if (status < 0) {
     if (tx->state == ISO__ST_DURABLE) {
       tx->t_mark = now;
@@ -545,7 +555,8 @@ void iso__tx_event(iso_tx *tx, int kind, int result, uint64_t write_ns) {
   case ISO__EV_RESUME:
     if (tx->flags & ISO__TX_RESUME_OWED) {
       tx->flags &= ~ISO__TX_RESUME_OWED;
-      if (tx->state == ISO__ST_DONE) iso__tx_release(tx);
+      if (tx->state == ISO__ST_DONE && !(tx->flags & ISO__TX_TICKET_OWED))
+        iso__tx_release(tx);
       return;
     }
     if (!(tx->flags & ISO__TX_PAUSED)) return; /* a resume nobody asked for */

@@ -38,6 +38,14 @@ static inline uint64_t iso__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The cheap clock (a few ns, ticks every 1-4 ms): used for the deadlines and
+ * timeouts of transactions nobody profiles, and for the store's ages. */
+static inline uint64_t iso__coarse_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t iso__wall_ns(void);
 
 /* ---- the definition -------------------------------------------------- */
@@ -132,7 +140,9 @@ enum {
   ISO__TX_ON_LIST = 1u << 11,   /* on the loop's running list */
   ISO__TX_DECIDED = 1u << 12,   /* recovery: decision given by the journal */
   ISO__TX_WRITES = 1u << 13,    /* a joined participant was not READONLY */
-  ISO__TX_DUP = 1u << 14        /* answered as a duplicate */
+  ISO__TX_DUP = 1u << 14,       /* answered as a duplicate */
+  ISO__TX_TICKET_OWED = 1u << 15, /* the journal holds our ticket */
+  ISO__TX_PRECISE = 1u << 16      /* timed with the precise clock */
 };
 
 typedef struct iso__frame {
@@ -198,6 +208,14 @@ struct iso_tx {
   iso_msg request;
   iso_msg response;
 };
+
+/* A transaction's clock: precise when its stages are recorded (profiler,
+ * journal), coarse otherwise.  One transaction never mixes the two. */
+static inline uint64_t iso__tx_now(const struct iso_tx *tx);
+
+static inline uint64_t iso__tx_now(const iso_tx *tx) {
+  return (tx->flags & ISO__TX_PRECISE) ? iso__now_ns() : iso__coarse_ns();
+}
 
 /* tx.c */
 iso_tx *iso__tx_alloc(iso_flow_loop *fl);

@@ -27,12 +27,12 @@
 #define KEY_INLINE 64
 
 typedef struct iso__store_entry {
-  struct iso__store_entry *hnext; /* hash chain */
+  struct iso__store_entry *hnext;  /* hash chain */
+  struct iso__store_entry **hprev; /* what points at us: O(1) unlink */
   struct iso__store_entry *qnext; /* completion order, or free list */
   uint64_t hash;
   uint64_t fingerprint;
   uint64_t completed_ms;
-  iso_tx *owner;   /* in flight: the original */
   iso_tx *waiters; /* duplicates waiting for it, linked by dup_next */
   uint8_t *response; /* serialized response */
   uint32_t response_len, response_cap;
@@ -55,7 +55,7 @@ typedef struct iso__store {
   uint64_t evicted_size, evicted_age;
 } iso__store;
 
-static uint64_t now_ms(void) { return iso__now_ns() / 1000000u; }
+static uint64_t now_ms(void) { return iso__coarse_ns() / 1000000u; }
 
 int iso__store_new(iso_flow *f, iso__store **out) {
   iso__store *s = calloc(1, sizeof *s);
@@ -179,9 +179,9 @@ static iso__store_entry *find(iso__store *s, uint64_t hash, const uint8_t *key,
 }
 
 static void unlink_entry(iso__store *s, iso__store_entry *e) {
-  iso__store_entry **pp = &s->buckets[e->hash & s->mask];
-  while (*pp != e) pp = &(*pp)->hnext;
-  *pp = e->hnext;
+  (void)s;
+  *e->hprev = e->hnext;
+  if (e->hnext) e->hnext->hprev = e->hprev;
 }
 
 static void recycle(iso__store *s, iso__store_entry *e) {
@@ -227,24 +227,29 @@ static iso__store_entry *insert(iso__store *s, uint64_t hash,
   memcpy(e->key, key, len);
   e->complete = false;
   e->held = false;
-  e->owner = NULL;
   e->waiters = NULL;
   e->qnext = NULL;
   e->response_len = 0;
-  e->hnext = s->buckets[hash & s->mask];
-  s->buckets[hash & s->mask] = e;
+  iso__store_entry **head = &s->buckets[hash & s->mask];
+  e->hnext = *head;
+  e->hprev = head;
+  if (*head) (*head)->hprev = &e->hnext;
+  *head = e;
   return e;
 }
 
 /* ---- responses ---------------------------------------------------------- */
 
-/* Serializes m as MTI + [field][len16][bytes]... into the entry. */
+/* Serializes m as MTI + [field][len16][bytes]... into the entry.  Values
+ * are read in place (peek) when they can be, decoded (get) otherwise. */
 static int keep_response(iso__store_entry *e, const iso_msg *m) {
   size_t need = 4;
   for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
+    const uint8_t *data;
     size_t len = 0;
     uint8_t probe;
-    iso_msg_get(m, f, &probe, 0, &len);
+    if (iso_msg_peek(m, f, &data, &len) != 0)
+      iso_msg_get(m, f, &probe, 0, &len);
     need += 3 + len;
   }
   if (need > e->response_cap) {
@@ -256,9 +261,15 @@ static int keep_response(iso__store_entry *e, const iso_msg *m) {
   memcpy(e->response, iso_msg_mti(m), 4);
   size_t pos = 4;
   for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
+    const uint8_t *data;
     size_t len = 0;
     uint8_t *out = e->response + pos;
-    if (iso_msg_get(m, f, out + 3, need - pos - 3, &len) != 0) continue;
+    if (iso_msg_peek(m, f, &data, &len) == 0) {
+      if (len > need - pos - 3) continue;
+      memcpy(out + 3, data, len);
+    } else if (iso_msg_get(m, f, out + 3, need - pos - 3, &len) != 0) {
+      continue;
+    }
     out[0] = (uint8_t)f;
     out[1] = (uint8_t)(len >> 8);
     out[2] = (uint8_t)len;
@@ -315,7 +326,6 @@ iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
   } else if (!(e = insert(s, hash, key, len))) {
     res = ISO__IDEM_NEW; /* out of memory: run without idempotency */
   } else {
-    e->owner = tx;
     e->fingerprint = tx->fingerprint;
     tx->idem = e;
     bool ask = f->has_journal && f->journal.lookup &&
@@ -359,7 +369,6 @@ static void wake_waiters(iso__store_entry *e) {
 
 static void complete(iso__store *s, iso__store_entry *e, const iso_msg *resp,
                      bool keep) {
-  e->owner = NULL;
   e->complete = true;
   if (!resp || keep_response(e, resp) < 0) e->held = true;
   wake_waiters(e);

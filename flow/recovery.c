@@ -60,6 +60,7 @@ int iso_flow_recover(iso_flow_loop *fl, const iso_flow_recovery *rec,
   iso_flow *f = fl->flow;
   tx->id = rec->tx_id;
   tx->flags |= ISO__TX_RECOVERY | ISO__TX_NO_RESPONSE;
+  tx->flags |= ISO__TX_PRECISE;
   if (atomic_load_explicit(&f->profiler_on, ISO__RELAXED))
     tx->flags |= ISO__TX_PROFILE;
   int rc = restore(tx, rec);
@@ -72,7 +73,7 @@ int iso_flow_recover(iso_flow_loop *fl, const iso_flow_recovery *rec,
   }
   tx->cb.recovered = cb;
   tx->cb_data = data;
-  tx->t_submit = tx->t_mark = iso__now_ns();
+  tx->t_submit = tx->t_mark = iso__tx_now(tx);
   ISO__STAT_ADD(fl->stats->in_flight, 1);
   if (f->has_journal) tx->flags |= ISO__TX_JOURNAL;
   if (rec->decision == ISO_DECISION_NONE) {

@@ -76,7 +76,7 @@ static void on_timer(uv_timer_t *h);
 
 static void arm_at(iso_flow_loop *fl, uint64_t deadline) {
   uint64_t now = iso__now_ns();
-  uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 0;
+  uint64_t ms = deadline > now ? (deadline - now + 999999u) / 1000000u : 1;
   uv_timer_start(&fl->timer, on_timer, ms, 0);
   fl->timer_armed = true;
 }
@@ -92,11 +92,15 @@ void iso__loop_arm_timer(iso_flow_loop *fl) {
 static void on_timer(uv_timer_t *h) {
   iso_flow_loop *fl = h->data;
   fl->timer_armed = false;
-  uint64_t now = iso__now_ns();
+  uint64_t precise = iso__now_ns(), coarse = iso__coarse_ns();
   iso_tx *tx = fl->head;
-  while (tx && tx->deadline <= now) {
+  /* Coarse time lags precise time by at most a tick, so a list in submit
+   * order stays (nearly) in deadline order whichever clock each uses. */
+  while (tx && tx->deadline <= precise) {
     iso_tx *next = tx->next;
-    if (tx->flags & ISO__TX_PAUSED) iso__tx_expire(tx);
+    uint64_t now = (tx->flags & ISO__TX_PRECISE) ? precise : coarse;
+    if ((tx->flags & ISO__TX_PAUSED) && tx->deadline <= now)
+      iso__tx_expire(tx);
     tx = next;
   }
   if (fl->paused && tx) arm_at(fl, tx->deadline);
@@ -214,12 +218,13 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
   iso_flow *f = fl->flow;
   iso_tx *tx = iso__tx_alloc(fl);
   if (!tx) return ISO_E_NOMEM;
-  tx->t_submit = iso__now_ns();
   tx->cb.done = cb;
   tx->cb_data = data;
   if (flags & ISO_SUBMIT_NO_RESPONSE) tx->flags |= ISO__TX_NO_RESPONSE;
   if (atomic_load_explicit(&f->profiler_on, ISO__RELAXED))
-    tx->flags |= ISO__TX_PROFILE;
+    tx->flags |= ISO__TX_PROFILE | ISO__TX_PRECISE;
+  if (f->has_journal) tx->flags |= ISO__TX_PRECISE;
+  tx->t_submit = iso__tx_now(tx);
   int rc = load_request(tx, request, (flags & ISO_SUBMIT_BORROW) != 0);
   if (rc == 0) rc = iso__tx_prepare_response(tx);
   if (rc < 0) {
