@@ -2,7 +2,8 @@
 # tests/e2e_issuer_test.sh BIN_DIR SOURCE_DIR -- the real isoflow-issuer on
 # loopback, driven by isoflow-acquirer: approvals, every decline reason (14,
 # 51, 54, 30), a repeat answered from the original without touching the
-# balance, a reversal releasing its amount, network messages, the admin
+# balance, a reversal releasing its amount, a restart with balances and
+# repeats answered from the journal, network messages, the admin
 # endpoint's answers, a load run with repeats and reversals, and a clean
 # stop on SIGTERM.  Balances are observed through approvals and declines on
 # card 98 of the built-in book (opening balance 50.00).
@@ -53,7 +54,29 @@ z=$(send "$iss_port" "$(auth 0100 $pan98 1 000008)")
 u=$(send "$iss_port" "$(reversal 000009 999999 3000)")
 [ "$(field "$u" 39)" = 00 ] || fail "unknown reversal: $u"
 
+# Restart: balances come back from the journal.
+stop_prog "$iss_pid"
+grep -q '^stopped' "$e2e_work/iss.out" || fail "no clean stop"
+start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
+  --journal "$e2e_work/issuer.db"
+grep -q '^restored from the journal' "$e2e_work/iss.out" || fail "nothing restored: $(cat "$e2e_work/iss.out")"
+z=$(send "$iss_port" "$(auth 0100 $pan98 1 000020)")
+[ "$(field "$z" 39)" = 51 ] || fail "balance lost in the restart: $z"
+# A repeat of a transaction of the previous run: answered from the journal.
+r=$(send "$iss_port" "$(auth 0101 $pan98 2000 000003)")
+[ "$(field "$r" 39)" = 00 ] && [ "$(field "$r" 38)" = "$(field "$c" 38)" ] \
+  || fail "repeat after restart: $r (original $c)"
+z=$(send "$iss_port" "$(auth 0100 $pan98 1 000021)")
+[ "$(field "$z" 39)" = 51 ] || fail "the repeat after restart ran again: $z"
+# An original of the previous run can still be reversed.
+v=$(send "$iss_port" "$(reversal 000022 000005 3000)")
+[ "$(field "$v" 39)" = 00 ] || fail "reversal after restart: $v"
+e=$(send "$iss_port" "$(auth 0100 $pan98 3000 000023)")
+[ "$(field "$e" 39)" = 00 ] || fail "reversal after restart released nothing: $e"
+
 # Each decline reason.
+u=$(send "$iss_port" "$(reversal 000024 999998 3000)")
+[ "$(field "$u" 39)" = 00 ] || fail "unknown reversal: $u"
 x=$(send "$iss_port" "$(auth 0100 4000000000000011 100 000010)")
 [ "$(field "$x" 39)" = 14 ] || fail "bad Luhn: $x"
 x=$(send "$iss_port" "$(auth 0100 4242424242424242 100 000011)")
@@ -94,10 +117,13 @@ grep -q '^isoflow_transactions_total{mti="0110",rc="51"} [1-9]' <<<"$m" || fail 
 grep -q '^isoflow_transactions_total{mti="0110",rc="14"} 2$' <<<"$m" || fail "/metrics 14"
 grep -q '^isoflow_transactions_total{mti="0810",rc="00"} [1-9]' <<<"$m" || fail "/metrics 0810"
 grep -q '^isoflow_duplicates_total{kind="completed"} [1-9]' <<<"$m" || fail "/metrics duplicates"
+grep -q '^isoflow_duplicates_total{kind="journal"} 1$' <<<"$m" || fail "/metrics journal duplicates"
+grep -q '^isoflow_journal_groups_total [1-9]' <<<"$m" || fail "/metrics journal groups"
 grep -q '^isoflow_in_flight 0$' <<<"$m" || fail "/metrics in flight"
 grep -q '^isoflow_connections_total{event="accepted"} [1-9]' <<<"$m" || fail "/metrics connections"
 grep -q '^isoflow_issuer_reversals_without_effect_total{why="unknown"} [1-9]' <<<"$m" \
   || fail "/metrics unknown reversals"
+grep -q '^isoflow_responses_unsendable_total 0$' <<<"$m" || fail "/metrics unsendable"
 grep -q 'account' <<<"$m" || fail "/metrics has no stage latencies"
 grep -q '4000000000000' <<<"$m" && fail "a PAN in /metrics"
 p=$(http_get "$iss_admin" /profile)

@@ -44,6 +44,7 @@ typedef struct iss_worker {
   _Atomic uint64_t answers[ISS_MTI_SLOTS][ISS_RC_SLOTS];
   _Atomic uint64_t malformed; /* requests that did not unpack */
   _Atomic uint64_t dropped;   /* requests not taken (shutting down) */
+  _Atomic uint64_t unsendable; /* responses that could not be packed */
 } iss_worker;
 
 struct iss_app {

@@ -21,7 +21,7 @@ static void answers(iss_app *app, iso__text *out) {
   iso__metric_help(out, "isoflow_transactions_total", "counter",
                    "Responses sent, by response MTI and response code (DE 39).");
   uint64_t sums[ISS_MTI_SLOTS][ISS_RC_SLOTS] = {{0}};
-  uint64_t malformed = 0, dropped = 0;
+  uint64_t malformed = 0, dropped = 0, unsendable = 0;
   pthread_mutex_lock(&app->lock);
   for (iss_worker *w = app->workers; w; w = w->next) {
     for (int m = 0; m < ISS_MTI_SLOTS; m++)
@@ -29,6 +29,7 @@ static void answers(iss_app *app, iso__text *out) {
         sums[m][r] += atomic_load_explicit(&w->answers[m][r], memory_order_relaxed);
     malformed += atomic_load_explicit(&w->malformed, memory_order_relaxed);
     dropped += atomic_load_explicit(&w->dropped, memory_order_relaxed);
+    unsendable += atomic_load_explicit(&w->unsendable, memory_order_relaxed);
   }
   pthread_mutex_unlock(&app->lock);
   for (int m = 0; m < ISS_MTI_SLOTS; m++)
@@ -46,6 +47,9 @@ static void answers(iss_app *app, iso__text *out) {
   iso__metric_help(out, "isoflow_requests_dropped_total", "counter",
                    "Requests not taken while shutting down.");
   iso__metric(out, "isoflow_requests_dropped_total", NULL, (double)dropped);
+  iso__metric_help(out, "isoflow_responses_unsendable_total", "counter",
+                   "Responses that could not be packed (not sent).");
+  iso__metric(out, "isoflow_responses_unsendable_total", NULL, (double)unsendable);
 }
 
 static void flow_stats(iss_app *app, iso__text *out) {
