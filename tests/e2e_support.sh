@@ -7,7 +7,7 @@ e2e_pids=()
 e2e_work=$(mktemp -d /tmp/isoflow-e2e.XXXXXX)
 e2e_cleanup() {
   local p
-  for p in "${e2e_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${e2e_pids[@]}"; do { kill -9 "$p" && wait "$p"; } 2>/dev/null || true; done
   rm -rf "$e2e_work"
 }
 trap e2e_cleanup EXIT
@@ -19,6 +19,7 @@ fail() { echo "${0##*/}: FAIL: $*" >&2; exit 1; }
 # and <NAME>_admin.
 start_prog() {
   local name=$1 prog=$2; shift 2
+  rm -f "$e2e_work/$name.out" "$e2e_work/$name.err"
   "$bin/$prog" "$@" >"$e2e_work/$name.out" 2>"$e2e_work/$name.err" &
   local pid=$! i
   e2e_pids+=("$pid")
@@ -45,10 +46,11 @@ stop_prog() {
 }
 
 # send PORT JSON... -- sends each message, prints each answer (a JSON line).
+# $send_timeout (ms, default 5000) bounds each answer.
 send() {
   local port=$1; shift
   printf '%s\n' "$@" | timeout 30 "$bin/isoflow-acquirer" --connect "127.0.0.1:$port" \
-    --connections 1 --no-signon --send-json || true
+    --connections 1 --no-signon --send-json --timeout "${send_timeout:-5000}" || true
 }
 
 # field JSON N -- the value of field N in a JSON answer ("" when absent).
