@@ -37,6 +37,7 @@ typedef struct acq_options {
   const iso_spec *spec;
   iso_framing framing;
   const char *mti;        /* "0100" or "0200" */
+  int64_t amount_min, amount_max; /* minor units, drawn uniformly */
   bool json;              /* JSON summary */
   bool progress;          /* progress bar (stderr is a terminal) */
   bool send_json;         /* --send-json: JSON lines from stdin */

@@ -175,7 +175,8 @@ static void start_one(run *r) {
   }
   a->run = r;
   a->card = (uint32_t)(next_random(r) % r->o->book.count);
-  a->amount = 100 + (int64_t)(next_random(r) % 9901); /* 1.00 .. 100.00 */
+  a->amount = r->o->amount_min +
+              (int64_t)(next_random(r) % (uint64_t)(r->o->amount_max - r->o->amount_min + 1));
   a->stan = r->next_stan++;
   iso__now_de7(a->when);
   a->repeat = next_share(r) < r->o->repeat_share;

@@ -30,6 +30,8 @@ static void usage(FILE *out) {
       "                      with the same key, once answered (default 0)\n"
       "  --reverse-share F   fraction of approvals then reversed with 0400\n"
       "  --mti 0100|0200     authorization or financial request (default 0100)\n"
+      "  --amount MIN-MAX    amounts in minor units, drawn uniformly (default\n"
+      "                      100-10000: 1.00 to 100.00)\n"
       "  --timeout MS        per request (default 5000)\n"
       "  --spec NAME|FILE    (default iso87a-bbitmap)\n"
       "  --frame KIND        len2, len4, ascii4, bcd2 (default len2)\n"
@@ -213,6 +215,19 @@ static int parse(int argc, char **argv, acq_options *o, tls_args *t) {
       NEEDS_VALUE();
       if (strcmp(v, "0100") && strcmp(v, "0200")) return bad(a, v);
       o->mti = v;
+    } else if (!strcmp(a, "--amount")) {
+      NEEDS_VALUE();
+      char *dash = strchr(v, '-');
+      uint64_t lo, hi;
+      char low[24];
+      if (!dash || (size_t)(dash - v) >= sizeof low) return bad(a, v);
+      memcpy(low, v, (size_t)(dash - v));
+      low[dash - v] = '\0';
+      if (iso__parse_u64(low, 0, 999999999999ull, &lo) < 0 ||
+          iso__parse_u64(dash + 1, lo, 999999999999ull, &hi) < 0)
+        return bad(a, v);
+      o->amount_min = (int64_t)lo;
+      o->amount_max = (int64_t)hi;
     } else if (!strcmp(a, "--timeout")) {
       NEEDS_VALUE();
       if (iso__parse_u64(v, 1, 600000, &n) < 0) return bad(a, v);
@@ -276,6 +291,7 @@ static int parse(int argc, char **argv, acq_options *o, tls_args *t) {
 int main(int argc, char **argv) {
   acq_options o = {.connections = 4, .count = 1000, .concurrency = 64,
                    .timeout_ms = 5000, .mti = "0100", .signon = true,
+                   .amount_min = 100, .amount_max = 10000,
                    .seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32)};
   tls_args t = {0};
   int rc = parse(argc, argv, &o, &t);
