@@ -127,6 +127,7 @@ struct iso_conn {
   int down_status;
   iso_conn_cb connect_cb;
   iso_conn_cb close_cb;
+  iso_conn_cb link_close_cb; /* user close of an owned connection */
 
   iso__buf rbuf;  /* plaintext bytes received, not yet framed */
   iso__buf out;   /* frames queued for the next flush */
@@ -157,6 +158,8 @@ void iso__conn_frames(iso_conn *conn);
 void iso__conn_ready(iso_conn *conn);
 void iso__conn_check_drained(iso_conn *conn);
 void iso__conn_down(iso_conn *conn, int status, bool failed);
+int iso__conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb);
+void iso__conn_noop_cb(iso_conn *conn, int status);
 int iso__conn_enqueue(iso_conn *conn, const iso_frame *frame);
 int iso__conn_rbuf_ready(iso_conn *conn);
 int iso__conn_write_wire(iso_conn *conn, iso__buf *wire);
@@ -175,6 +178,10 @@ void iso__req_expire(uv_timer_t *timer);
 /* server.c: the next n accepts fail (tests) */
 void iso__server_inject_accept_failures(iso_server *server, int n);
 
+/* pool.c: the delay before retry `attempt` (tests) */
+uint32_t iso__pool_backoff(uint32_t initial, uint32_t cap, uint32_t attempt,
+                           uint32_t rnd);
+
 /* tls.c */
 int iso__tls_attach(iso_conn *conn, bool server);
 void iso__tls_detach(iso_conn *conn);
@@ -183,5 +190,6 @@ void iso__tls_on_cipher(iso_conn *conn, const uint8_t *data, size_t len);
 int iso__tls_flush(iso_conn *conn);
 int iso__tls_handshake(iso_conn *conn);
 int iso__tls_shutdown(iso_conn *conn);
+size_t iso__tls_backlog(const iso_conn *conn); /* ciphertext not yet written */
 
 #endif /* ISOFLOW_CONN_INTERNAL_H */

@@ -75,6 +75,7 @@ int iso__conn_create(uv_loop_t *loop, const iso_conn_opts *opts,
   if (!o->request_timeout_ms) o->request_timeout_ms = 30000;
   if (!o->connect_timeout_ms) o->connect_timeout_ms = 10000;
   if (!o->close_timeout_ms) o->close_timeout_ms = 5000;
+  if (!o->max_output) o->max_output = 8u << 20;
   conn->psize = iso_frame_prefix_size(&o->framing);
   conn->max_body = iso_frame_max_body(&o->framing);
   conn->rbuf_cap = conn->psize + conn->max_body + ISO__READ_SLACK;
@@ -160,11 +161,14 @@ static void down(iso_conn *conn, int status, bool failed) {
       conn->opts.on_closed(conn, status == ISO_E_CANCELED ? 0 : status);
     }
   } else if (conn->connect_cb) {
+    if (status != ISO_E_CANCELED) ISO__COUNT(conn, connect_errors, 1);
     iso_conn_cb cb = conn->connect_cb;
     conn->connect_cb = NULL;
     cb(conn, status);
   }
+  iso_conn_cb link_cb = conn->link_close_cb;
   if (conn->owner_down) conn->owner_down(conn, status);
+  if (link_cb) link_cb(conn, 0);
 }
 
 void iso__conn_down(iso_conn *conn, int status, bool failed) {
@@ -201,25 +205,47 @@ static void on_close_timeout(uv_timer_t *t) {
   down(t->data, ISO_E_CANCELED, false);
 }
 
-int iso_conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb) {
+/* Ends the link: at once, or after the requests in flight (bounded). */
+static void end_link(iso_conn *conn, iso_close_how how) {
+  if (how == ISO_CLOSE_NOW || conn->state != ISO__UP) {
+    down(conn, ISO_E_CANCELED, false);
+    return;
+  }
+  conn->state = ISO__DRAINING;
+  uv_timer_start(&conn->life_timer, on_close_timeout, conn->opts.close_timeout_ms, 0);
+  iso__conn_check_drained(conn);
+}
+
+/* Closes the link and releases the handle (the owner's way, and the user's
+ * for a connection nobody else owns). */
+int iso__conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb) {
   if (conn->close_called) {
     if (how == ISO_CLOSE_NOW) down(conn, ISO_E_CANCELED, false);
     return ISO_E_STATE;
   }
   conn->close_called = true;
   conn->close_cb = cb;
-  if (conn->state == ISO__DOWN) {
-    if (conn->link_closed)
-      uv_close((uv_handle_t *)&conn->life_timer, on_life_closed);
-  } else if (how == ISO_CLOSE_NOW || conn->state != ISO__UP) {
-    down(conn, ISO_E_CANCELED, false);
-  } else {
-    conn->state = ISO__DRAINING;
-    uv_timer_start(&conn->life_timer, on_close_timeout,
-                   conn->opts.close_timeout_ms, 0);
-    iso__conn_check_drained(conn);
-  }
+  if (conn->state != ISO__DOWN) end_link(conn, how);
+  else if (conn->link_closed) uv_close((uv_handle_t *)&conn->life_timer, on_life_closed);
   return 0;
+}
+
+int iso_conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb) {
+  if (conn->owner_down == NULL) return iso__conn_close(conn, how, cb);
+  /* owned by a server or a pool: the user ends the link, the owner releases
+   * the handle; cb runs once the link is down */
+  if (conn->state == ISO__DOWN || conn->link_close_cb) {
+    if (how == ISO_CLOSE_NOW) down(conn, ISO_E_CANCELED, false);
+    return ISO_E_STATE;
+  }
+  conn->link_close_cb = cb ? cb : iso__conn_noop_cb;
+  end_link(conn, how);
+  return 0;
+}
+
+void iso__conn_noop_cb(iso_conn *conn, int status) {
+  (void)conn;
+  (void)status;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -295,6 +321,9 @@ int iso__conn_enqueue(iso_conn *conn, const iso_frame *frame) {
   uint32_t hl = conn->opts.framing.header_len;
   size_t body = frame->len ? hl + (size_t)frame->len : 0;
   if (body > conn->max_body) return ISO_E_FRAME_TOO_LARGE;
+  size_t queued = conn->out.len + conn->wout.len + (conn->tls ? iso__tls_backlog(conn) : 0);
+  if (queued + conn->psize + body > conn->opts.max_output)
+    return ISO_E_BUSY; /* the peer does not read: push back */
   if (iso__buf_reserve(&conn->out, conn->psize + body) < 0) return ISO_E_NOMEM;
   uint8_t *p = conn->out.data + conn->out.len;
   p += iso_frame_put_prefix(&conn->opts.framing, body, p);
@@ -334,7 +363,6 @@ static int with_packed(iso_conn *conn, const iso_msg *msg, uint32_t timeout_ms,
                        iso_response_cb cb, void *data, bool request) {
   uint8_t stack[2048], *buf = stack;
   size_t len;
-  if (conn->opts.spec == NULL) return ISO_E_INVAL;
   int rc = iso_msg_pack(msg, buf, sizeof stack, &len, NULL);
   if (rc == ISO_E_NOSPC) {
     if ((buf = malloc(len)) == NULL) return ISO_E_NOMEM;
@@ -596,6 +624,8 @@ void *iso_conn_data(const iso_conn *conn) { return conn->opts.data; }
 void iso_conn_set_data(iso_conn *conn, void *data) { conn->opts.data = data; }
 
 uv_loop_t *iso_conn_loop(const iso_conn *conn) { return conn->loop; }
+
+const iso_spec *iso_conn_spec(const iso_conn *conn) { return conn->opts.spec; }
 
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out) {
   memset(out, 0, sizeof *out);

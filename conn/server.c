@@ -16,6 +16,7 @@
  * link ends.  A failed accept is counted and accepting goes on.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,7 +79,7 @@ static void unlink_conn(iso__worker *w, iso_conn *conn) {
 static void conn_down(iso_conn *conn, int status) {
   (void)status;
   unlink_conn(conn->owner, conn);
-  iso_conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
+  iso__conn_close(conn, ISO_CLOSE_NOW, on_conn_closed);
 }
 
 static void conn_up(iso_conn *conn) {
@@ -166,9 +167,31 @@ static void worker_done(iso__worker *w) {
   if (cb) cb(NULL);
 }
 
+/* A worker's thread.  With busy polling, the loop runs without blocking as
+ * long as bytes came in within the last busy_poll_us; a wake-up from the
+ * kernel costs tens of microseconds on a VM, more than a round trip. */
 static void worker_main(void *arg) {
   iso__worker *w = arg;
-  uv_run(w->loop, UV_RUN_DEFAULT);
+  uint64_t spin_ns = (uint64_t)w->server->opts.busy_poll_us * 1000;
+  if (spin_ns == 0) {
+    uv_run(w->loop, UV_RUN_DEFAULT);
+    return;
+  }
+  uint64_t last_in = 0, until = uv_hrtime() + spin_ns;
+  for (;;) {
+    uint64_t in = __atomic_load_n(&w->stats.bytes_in, __ATOMIC_RELAXED);
+    uint64_t now = uv_hrtime();
+    if (in != last_in) {
+      last_in = in;
+      until = now + spin_ns;
+    }
+    if (now >= until) {
+      if (!uv_run(w->loop, UV_RUN_ONCE)) break;
+      continue;
+    }
+    if (!uv_run(w->loop, UV_RUN_NOWAIT)) break;
+    sched_yield(); /* polite spinning: others runnable get the CPU */
+  }
 }
 
 /* A listening socket on addr (port taken from *port when non-zero). */

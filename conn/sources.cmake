@@ -7,4 +7,6 @@ list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/connection.c
   ${CMAKE_CURRENT_LIST_DIR}/server.c
   ${CMAKE_CURRENT_LIST_DIR}/tls.c
+  ${CMAKE_CURRENT_LIST_DIR}/pool.c
+  ${CMAKE_CURRENT_LIST_DIR}/blocking.c
 )

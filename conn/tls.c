@@ -14,6 +14,7 @@
  * the peer's: a peer that hangs cannot hold the close, which is bounded by
  * the connection's close timer anyway.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,8 +100,14 @@ int iso__tls_attach(iso_conn *conn, bool server) {
   } else {
     SSL_set_connect_state(s->ssl);
     const char *name = conn->opts.tls_peer_name;
-    if (name && (SSL_set1_host(s->ssl, name) != 1 ||
-                 SSL_set_tlsext_host_name(s->ssl, name) != 1)) {
+    unsigned char ip[16];
+    bool is_ip = name && (inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1);
+    /* a name is checked against DNS names (and sent as SNI); an address
+     * against IP address entries */
+    int ok = name == NULL ||
+             (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), name)
+                    : SSL_set1_host(s->ssl, name) && SSL_set_tlsext_host_name(s->ssl, name));
+    if (ok != 1) {
       SSL_free(s->ssl);
       free(s);
       return ISO_E_TLS;
@@ -208,4 +215,8 @@ int iso__tls_shutdown(iso_conn *conn) {
   SSL_shutdown(s->ssl); /* queues close_notify; the peer's is not awaited */
   ERR_clear_error();
   return 0;
+}
+
+size_t iso__tls_backlog(const iso_conn *conn) {
+  return conn->tls->cipher_out.len + BIO_ctrl_pending(conn->tls->wbio);
 }

@@ -264,6 +264,40 @@ static void peer_close_is_reported_and_refs_hold(void **state) {
   th_loop_close(&loop);
 }
 
+/* The server side ends one client's link; the server keeps the handle. */
+static int kicked;
+static void on_kicked(iso_conn *conn, int status) {
+  (void)conn;
+  assert_int_equal(status, 0);
+  kicked++;
+}
+
+static void server_ends_one_link(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  th_server ts;
+  th_server_start(&ts, &loop, NULL, TH_ECHO);
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  assert_true(th_run_count(&loop, &ts.connections, 1, 2000));
+  kicked = 0;
+  assert_int_equal(iso_conn_close(ts.last_conn, ISO_CLOSE_GRACEFUL, on_kicked), 0);
+  assert_int_equal(iso_conn_close(ts.last_conn, ISO_CLOSE_GRACEFUL, on_kicked), ISO_E_STATE);
+  assert_true(th_run_count(&loop, &tc.closed, 1, 2000));
+  assert_int_equal(tc.down_status, ISO_E_CLOSED);
+  assert_int_equal(kicked, 1);
+  assert_int_equal(ts.closed, 1);
+  assert_int_equal(ts.last_status, 0);
+  iso_conn_stats st;
+  th_run_for(&loop, 10);
+  iso_server_stats_read(ts.server, &st);
+  assert_int_equal(st.connections, 0);
+  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_server_close(&ts, &loop);
+  th_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(connect_refused_reports_connect_error),
@@ -275,6 +309,7 @@ int main(void) {
       cmocka_unit_test(graceful_close_is_bounded),
       cmocka_unit_test(immediate_close_cancels_pending),
       cmocka_unit_test(peer_close_is_reported_and_refs_hold),
+      cmocka_unit_test(server_ends_one_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,6 +295,145 @@ static void request_msg_packs(void **state) {
   th_loop_close(&loop);
 }
 
+/* Every framing over a real link, with a 5-byte TPDU carried through: the
+ * server swaps the TPDU's addresses in its reply, as acquirers do. */
+static uint8_t seen_tpdu[5];
+static void tpdu_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
+  assert_int_equal(kind, ISO_INBOUND_REQUEST);
+  assert_int_equal(f->header_len, 5);
+  memcpy(seen_tpdu, f->header, 5);
+  uint8_t hdr[5] = {f->header[0], f->header[3], f->header[4], f->header[1], f->header[2]};
+  uint8_t out[256];
+  size_t n = th_answer_payload(f->payload, f->len, out, sizeof out);
+  iso_frame r = {hdr, 5, out, (uint32_t)n};
+  assert_int_equal(iso_conn_send(conn, &r), 0);
+}
+
+static uint8_t reply_tpdu[5];
+static void on_tpdu_response(iso_conn *conn, int status, const iso_frame *resp, void *data) {
+  if (status == 0) {
+    assert_int_equal(resp->header_len, 5);
+    memcpy(reply_tpdu, resp->header, 5);
+  }
+  th_on_response(conn, status, resp, data);
+}
+
+static void every_framing_with_tpdu(void **state) {
+  (void)state;
+  static const iso_frame_kind kinds[] = {ISO_FRAME_LEN2, ISO_FRAME_LEN4, ISO_FRAME_ASCII4,
+                                         ISO_FRAME_BCD2};
+  for (size_t k = 0; k < 4; k++)
+    for (int self = 0; self < 2; self++) {
+      uv_loop_t loop;
+      uv_loop_init(&loop);
+      iso_conn_opts o = th_conn_opts();
+      o.framing.kind = (uint8_t)kinds[k];
+      o.framing.length_includes_self = self;
+      o.framing.header_len = 5;
+      static const uint8_t tpdu[5] = {0x60, 0x00, 0x03, 0x00, 0x07};
+      o.header = tpdu;
+      iso_conn_opts so = o;
+      so.on_inbound = tpdu_inbound;
+      th_server ts;
+      th_server_start(&ts, &loop, &so, TH_ECHO);
+      th_client tc;
+      assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
+      uint8_t buf[128];
+      size_t n = th_pack(buf, sizeof buf, "0200", "000031", "TERM0001", NULL);
+      iso_frame f = {NULL, 0, buf, (uint32_t)n}; /* default header */
+      th_result r = {0};
+      assert_int_equal(iso_conn_request(tc.conn, &f, 0, on_tpdu_response, &r), 0);
+      assert_true(th_run_until(&loop, &r.done, 2000));
+      assert_int_equal(r.status, 0);
+      assert_string_equal(r.mti, "0210");
+      assert_memory_equal(reply_tpdu, "\x60\x00\x07\x00\x03", 5);
+      /* a frame over the maximum is refused at submission */
+      static uint8_t big[70000];
+      memcpy(big, buf, n);
+      iso_frame huge = {NULL, 0, big, sizeof big};
+      assert_int_equal(iso_conn_send(tc.conn, &huge), ISO_E_FRAME_TOO_LARGE);
+      th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
+      th_server_close(&ts, &loop);
+      th_loop_close(&loop);
+    }
+}
+
+/* 500 requests answered in a shuffled order: the match table's deletions
+ * (backward shift) keep every other key findable. */
+static void many_answered_in_shuffled_order(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  static th_server ts;
+  th_server_start(&ts, &loop, NULL, TH_HOLD);
+  iso_conn_opts o = th_conn_opts();
+  o.max_in_flight = 512;
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
+  enum { N = 500 };
+  static th_result r[N];
+  char stan[7];
+  for (int i = 0; i < N; i++) {
+    snprintf(stan, sizeof stan, "%06d", i * 7919 % 1000000);
+    assert_int_equal(th_request(tc.conn, stan, 0, &r[i]), 0);
+  }
+  assert_true(th_run_count(&loop, &ts.nheld, N, 5000));
+  int order[N];
+  for (int i = 0; i < N; i++) order[i] = i;
+  uint32_t x = 12345;
+  for (int i = N - 1; i > 0; i--) {
+    x = x * 1103515245u + 12345u;
+    int j = (int)(x % (uint32_t)(i + 1)), t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (int i = 0; i < N; i++) {
+    th_server_answer(&ts, order[i]);
+    if (i % 50 == 49) th_run_for(&loop, 5);
+  }
+  for (int i = 0; i < N; i++) {
+    assert_true(th_run_until(&loop, &r[i].done, 3000));
+    assert_int_equal(r[i].status, 0);
+    snprintf(stan, sizeof stan, "%06d", i * 7919 % 1000000);
+    assert_string_equal(r[i].stan, stan);
+  }
+  iso_conn_stats st;
+  iso_conn_stats_read(tc.conn, &st);
+  assert_int_equal(st.received, N);
+  assert_int_equal(st.unmatched, 0);
+  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_server_close(&ts, &loop);
+  th_loop_close(&loop);
+}
+
+/* Timeouts that differ per request expire in deadline order, not in
+ * submission order. */
+static void per_request_timeouts_in_deadline_order(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  th_server ts;
+  th_server_start(&ts, &loop, NULL, TH_SILENT);
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_result slow, fast, mid;
+  assert_int_equal(th_request(tc.conn, "000001", 300, &slow), 0);
+  assert_int_equal(th_request(tc.conn, "000002", 40, &fast), 0);
+  assert_int_equal(th_request(tc.conn, "000003", 150, &mid), 0);
+  assert_true(th_run_until(&loop, &fast.done, 2000));
+  assert_false(mid.done);
+  assert_false(slow.done);
+  assert_true(th_run_until(&loop, &mid.done, 2000));
+  assert_false(slow.done);
+  assert_true(th_run_until(&loop, &slow.done, 2000));
+  assert_int_equal(fast.status, ISO_E_TIMEDOUT);
+  assert_int_equal(mid.status, ISO_E_TIMEDOUT);
+  assert_int_equal(slow.status, ISO_E_TIMEDOUT);
+  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_server_close(&ts, &loop);
+  th_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(out_of_order_responses_match),
@@ -305,6 +444,9 @@ int main(void) {
       cmocka_unit_test(key_by_fields),
       cmocka_unit_test(key_by_user_function),
       cmocka_unit_test(request_msg_packs),
+      cmocka_unit_test(every_framing_with_tpdu),
+      cmocka_unit_test(many_answered_in_shuffled_order),
+      cmocka_unit_test(per_request_timeouts_in_deadline_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

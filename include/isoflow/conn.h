@@ -17,6 +17,16 @@
  *               immediate close.
  *   iso_server  listens on one loop, or on N worker loops (one thread each),
  *               and hands every accepted connection to the same machinery.
+ *   iso_pool    connections to one or more addresses, kept up (backoff with
+ *               jitter), round-robin over the healthy ones.
+ *   iso_tls     TLS 1.2+ (and mutual TLS) through OpenSSL memory BIOs.
+ *   iso_blocking  a client with its own loop thread, callable from any thread.
+ *
+ * Replying later (e.g. after a transaction completes): in on_inbound take
+ * iso_conn_ref(conn), copy what the reply needs (the frame is only valid
+ * during the call), and later, on the same loop, iso_conn_send then
+ * iso_conn_unref.  If the link died meanwhile the send fails with
+ * ISO_E_CLOSED and the memory stays valid until the unref.
  *
  * Handles are opaque and allocated by the library.  Rules, as in libuv:
  *   - a handle is used only from the thread running its loop (the blocking
@@ -196,6 +206,8 @@ typedef struct iso_conn_stats {
   uint64_t accepted;    /* servers: connections accepted */
   uint64_t accept_errors; /* servers: failed accepts */
   uint64_t failed;      /* links that ended on an error */
+  uint64_t connect_errors; /* connects that failed (refused, timed out, TLS,
+                              sign-on) */
   uint64_t bytes_in;
   uint64_t bytes_out;
 } iso_conn_stats;
@@ -280,6 +292,9 @@ typedef struct iso_conn_opts {
   const uint8_t *header;   /* default outgoing header (framing.header_len
                               bytes; NULL = zeros); copied at creation */
   uint32_t max_in_flight;  /* requests awaiting a response; 0 = 1024 */
+  uint32_t max_output;     /* bytes queued for a peer that does not read,
+                              past which sends and requests fail with
+                              ISO_E_BUSY; 0 = 8 MiB */
   uint32_t request_timeout_ms; /* default per request; 0 = 30000 */
   uint32_t connect_timeout_ms; /* 0 = 10000 (includes TLS and sign-on) */
   uint32_t close_timeout_ms;   /* graceful close and TLS shutdown bound;
@@ -336,35 +351,43 @@ void iso_conn_signon_done(iso_conn *conn, int status);
  * ISO_E_BUSY (max_in_flight reached), ISO_E_DUPLICATE_KEY (a request with the
  * same key is in flight), ISO_E_NOT_REQUEST (the MTI is a response),
  * ISO_E_CLOSED (not established, closing or closed), ISO_E_FRAME_TOO_LARGE,
+ * ISO_E_BUSY also when max_output bytes wait for a peer that does not read,
  * or the codec's error when the key cannot be read.
  */
 int iso_conn_request(iso_conn *conn, const iso_frame *frame,
                      uint32_t timeout_ms, iso_response_cb cb, void *data);
 
-/** iso_conn_request_msg -- iso_conn_request with a message packed with the
- *  connection's spec (pack errors are returned as they are). */
+/** iso_conn_request_msg -- iso_conn_request with msg packed (with its own
+ *  spec) at the call; pack errors are returned as they are.  The message is
+ *  not kept: the caller may change or free it at once. */
 int iso_conn_request_msg(iso_conn *conn, const iso_msg *msg,
                          uint32_t timeout_ms, iso_response_cb cb, void *data);
 
 /**
  * iso_conn_send -- sends a frame that expects no response (a reply to an
  * inbound request, an advice).  Copied.  Returns 0, ISO_E_CLOSED when the
- * link is not up (or already failed), ISO_E_FRAME_TOO_LARGE.
+ * link is not up (or already failed), ISO_E_FRAME_TOO_LARGE, ISO_E_BUSY when
+ * max_output bytes are already waiting for the peer to read.
  */
 int iso_conn_send(iso_conn *conn, const iso_frame *frame);
 
-/** iso_conn_send_msg -- iso_conn_send with a message packed with the
- *  connection's spec. */
+/** iso_conn_send_msg -- iso_conn_send with msg packed (with its own spec)
+ *  at the call. */
 int iso_conn_send_msg(iso_conn *conn, const iso_msg *msg);
 
 /**
  * iso_conn_close -- ends the link (see iso_close_how) and releases the
- * handle.  cb(conn, 0) when everything is closed and every pending callback
- * has run; the handle must not be used after that unless a reference is held
- * (then only iso_conn_data, iso_conn_stats, iso_conn_is_up and send/request,
- * which fail with ISO_E_CLOSED).  A second close changes nothing but may
- * upgrade a graceful close to an immediate one; its cb is not called
- * (ISO_E_STATE is returned).
+ * handle.  cb(conn, 0) (cb may be NULL) once everything is closed and every
+ * pending callback has run; the handle must not be used after that unless a
+ * reference is held (then only iso_conn_data, iso_conn_stats_read,
+ * iso_conn_is_up and send/request, which fail with ISO_E_CLOSED).  A second
+ * close returns ISO_E_STATE and its cb is never called, but ISO_CLOSE_NOW
+ * still turns a graceful close into an immediate one.
+ *
+ * A connection accepted by a server or made by a pool is owned by it: there
+ * iso_conn_close only ends the link (the owner releases the handle) and cb
+ * runs as soon as the link is down.  ISO_E_STATE when the link is already
+ * down or closing.
  */
 int iso_conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb);
 
@@ -383,10 +406,14 @@ bool iso_conn_signed_on(const iso_conn *conn);
 void *iso_conn_data(const iso_conn *conn);
 void iso_conn_set_data(iso_conn *conn, void *data);
 
+/** iso_conn_spec -- the spec of the connection's options (may be NULL). */
+const iso_spec *iso_conn_spec(const iso_conn *conn);
+
 /** iso_conn_loop -- the loop the connection runs on. */
 uv_loop_t *iso_conn_loop(const iso_conn *conn);
 
-/** iso_conn_stats -- a copy of the connection's counters. */
+/** iso_conn_stats_read -- a copy of the connection's counters (its loop's
+ *  thread, or any thread for a rough reading). */
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out);
 
 /** iso_conn_peer -- the peer's address into out; ISO_E_STATE when not
@@ -401,7 +428,8 @@ typedef struct iso_server iso_server;
 
 /** Called on the worker loop for each accepted (and TLS-established)
  *  connection; conn stays valid until on_closed/on_failed of conn_opts
- *  returns, or longer with iso_conn_ref. */
+ *  returns, or longer with iso_conn_ref.  The server owns the handle (see
+ *  iso_conn_close for what closing it does). */
 typedef void (*iso_server_conn_cb)(iso_server *server, iso_conn *conn);
 
 /** Options of a server. */
@@ -413,6 +441,10 @@ typedef struct iso_server_opts {
   uint32_t max_connections; /* 0 = 10000; past it connections are closed at
                                once and counted (refused) */
   int backlog;             /* 0 = 511 */
+  uint32_t busy_poll_us;   /* worker threads only: after any traffic, poll
+                              without blocking for this long before sleeping
+                              in the kernel again (trades CPU for latency when
+                              few requests are in flight; 0 = off) */
   iso_server_conn_cb on_connection;
   void *data;
 } iso_server_opts;
@@ -446,6 +478,123 @@ void iso_server_close(iso_server *server, void (*cb)(iso_server *server));
 /** iso_server_stats_read -- counters merged over every worker loop (any
  *  thread). */
 void iso_server_stats_read(const iso_server *server, iso_conn_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Pool                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct iso_pool iso_pool;
+
+/** Health of a pool. */
+typedef enum iso_pool_state {
+  ISO_POOL_DOWN = 0,  /* no healthy connection */
+  ISO_POOL_DEGRADED,  /* some, but fewer than min_up */
+  ISO_POOL_UP         /* at least min_up healthy connections */
+} iso_pool_state;
+
+/** Whether an established connection may be used (e.g. "signed on"). */
+typedef bool (*iso_pool_filter_fn)(iso_conn *conn, void *data);
+
+/** Options of a pool. */
+typedef struct iso_pool_opts {
+  iso_conn_opts conn;        /* every connection's options (its on_closed /
+                                on_failed are called as usual) */
+  const struct sockaddr *const *addrs; /* one connection per entry; the same
+                                address may repeat; copied */
+  size_t naddrs;
+  unsigned min_up;           /* healthy connections for ISO_POOL_UP; 0 = all */
+  uint32_t backoff_initial_ms; /* first retry delay; 0 = 100 */
+  uint32_t backoff_max_ms;     /* cap; 0 = 30000 */
+  iso_pool_filter_fn filter; /* NULL: every established connection */
+  void *filter_data;
+  void (*on_state)(iso_pool *pool, iso_pool_state state); /* on change */
+  void *data;
+} iso_pool_opts;
+
+/**
+ * iso_pool_start -- creates the pool on loop and starts connecting every
+ * address.  A connection that fails or ends is retried after a delay that
+ * doubles from backoff_initial_ms up to backoff_max_ms, each delay drawn at
+ * random from its upper half (jitter), and reset by a success.  Returns 0,
+ * ISO_E_INVAL (no address, bad connection options), ISO_E_NOMEM.
+ */
+int iso_pool_start(uv_loop_t *loop, const iso_pool_opts *opts, iso_pool **out);
+
+/** iso_pool_state_get -- the pool's health now. */
+iso_pool_state iso_pool_state_get(const iso_pool *pool);
+
+/** iso_pool_healthy -- how many connections are established and pass the
+ *  filter. */
+unsigned iso_pool_healthy(const iso_pool *pool);
+
+/**
+ * iso_pool_pick -- the next healthy connection, round-robin, or NULL.  The
+ * handle is valid until control returns to the loop (take iso_conn_ref to
+ * keep it).
+ */
+iso_conn *iso_pool_pick(iso_pool *pool);
+
+/**
+ * iso_pool_request -- iso_conn_request on the next healthy connection; when
+ * that one refuses (busy, duplicate key) the following ones are tried.
+ * Returns 0 (cb will be called once), ISO_E_NO_CONNECTION when none is
+ * healthy, or the last refusal.
+ */
+int iso_pool_request(iso_pool *pool, const iso_frame *frame, uint32_t timeout_ms,
+                     iso_response_cb cb, void *data);
+
+/** iso_pool_data -- opts->data. */
+void *iso_pool_data(const iso_pool *pool);
+
+/** iso_pool_stats_read -- counters of all the pool's connections, past and
+ *  present, with reconnects and connections (healthy now). */
+void iso_pool_stats_read(const iso_pool *pool, iso_conn_stats *out);
+
+/**
+ * iso_pool_close -- stops reconnecting and closes every connection
+ * (ISO_CLOSE_NOW: pending requests fail with ISO_E_CANCELED).  cb(NULL) once
+ * everything is closed and the pool is released; cb may be NULL.
+ */
+void iso_pool_close(iso_pool *pool, void (*cb)(iso_pool *pool));
+
+/* ------------------------------------------------------------------------ */
+/* Blocking client                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct iso_blocking iso_blocking;
+
+/**
+ * iso_blocking_open -- a client connection with its own loop on its own
+ * thread, for programs that are not event-driven.  Connects (TLS and sign-on
+ * included, per opts) and returns once the link is established: 0, or the
+ * connect error (ISO_E_CONNECT, ISO_E_TIMEDOUT, ISO_E_TLS, ISO_E_SIGNON),
+ * ISO_E_INVAL, ISO_E_NOMEM.  opts->on_inbound and the other callbacks, when
+ * set, run on the client's thread.
+ */
+int iso_blocking_open(const iso_conn_opts *opts, const struct sockaddr *addr,
+                      iso_blocking **out);
+
+/**
+ * iso_blocking_request -- sends payload as a request and waits for its
+ * response; safe from any thread, any number at once.  The response payload
+ * is copied into resp[0..cap) and *resp_len set.  Returns 0, ISO_E_NOSPC
+ * (*resp_len then says how much is needed; the response is lost),
+ * ISO_E_TIMEDOUT, ISO_E_CLOSED (the link is down or the client closed), or
+ * any refusal of iso_conn_request (ISO_E_BUSY, ISO_E_DUPLICATE_KEY ...).
+ */
+int iso_blocking_request(iso_blocking *client, const uint8_t *payload,
+                         size_t len, uint32_t timeout_ms, uint8_t *resp,
+                         size_t cap, size_t *resp_len);
+
+/** iso_blocking_is_up -- whether the link is still established. */
+bool iso_blocking_is_up(iso_blocking *client);
+
+/**
+ * iso_blocking_close -- closes the link (requests still waiting fail with
+ * ISO_E_CANCELED), stops the thread and releases the client.  Must not be
+ * called while another thread may still call iso_blocking_request on it.
+ */
+void iso_blocking_close(iso_blocking *client);
 
 #ifdef __cplusplus
 }

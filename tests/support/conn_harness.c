@@ -179,7 +179,7 @@ void th_server_start(th_server *ts, uv_loop_t *loop, const iso_conn_opts *opts,
   iso_server_opts so;
   memset(&so, 0, sizeof so);
   so.conn = opts ? *opts : th_conn_opts();
-  so.conn.on_inbound = ts_inbound;
+  if (so.conn.on_inbound == NULL) so.conn.on_inbound = ts_inbound;
   so.conn.on_closed = ts_closed;
   so.conn.on_failed = ts_failed;
   so.conn.data = ts;
@@ -369,7 +369,7 @@ static void raw_accept(uv_stream_t *l, int status) {
   raw->handles++;
   assert_int_equal(uv_accept(l, (uv_stream_t *)&raw->peer), 0);
   raw->accepted = true;
-  uv_read_start((uv_stream_t *)&raw->peer, raw_alloc, raw_read);
+  if (!raw->no_read) uv_read_start((uv_stream_t *)&raw->peer, raw_alloc, raw_read);
   if (!raw->wait_for_request) raw_write_all(raw);
 }
 
