@@ -62,27 +62,27 @@ typedef struct acq_stats {
   double elapsed_s;
 } acq_stats;
 
-/** The connections, on one loop. */
+/** The connections, on one loop: a conn pool (reconnection with backoff,
+ *  round robin over the healthy ones; with sign-on, healthy means signed
+ *  on). */
 typedef struct acq_links {
   uv_loop_t *loop;
-  iso_conn **conns;
-  unsigned count;
-  unsigned next; /* round robin */
+  iso_pool *pool;
+  unsigned count; /* connections wanted */
   acq_stats *stats;
   const iso_spec *spec;
-  int connecting;    /* connects not yet reported */
-  int connect_error; /* the first connect error */
-  int closing;       /* closes not yet reported */
+  bool closed;
 } acq_links;
 
-/** acq_links_open -- opens and connects opts->connections connections over
- *  the addresses, round robin; runs the loop until all are up.  0, or the
- *  first connect error (everything is closed again). */
+/** acq_links_open -- starts the pool (opts->connections connections over
+ *  the addresses, round robin) and runs the loop until all are healthy, or
+ *  10 s have passed (then it goes on with those that are, or fails with
+ *  ISO_E_CONNECT when none is). */
 int acq_links_open(acq_links *links, uv_loop_t *loop, const acq_options *opts,
                    acq_stats *stats);
 
-/** acq_links_close -- closes every connection gracefully and runs the loop
- *  until they are gone. */
+/** acq_links_close -- closes the pool (every request has been answered by
+ *  then) and runs the loop until it is released. */
 void acq_links_close(acq_links *links);
 
 /** acq_links_request -- sends msg on the next connection that takes it

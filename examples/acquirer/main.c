@@ -57,7 +57,7 @@ static void usage(FILE *out) {
 static void on_link_failed(iso_conn *conn, int status) {
   (void)status;
   acq_links *l = iso_conn_data(conn);
-  l->stats->disconnects++;
+  if (l) l->stats->disconnects++;
 }
 
 static void on_signon_answer(iso_conn *conn, int status, const iso_frame *rsp, void *data) {
@@ -87,71 +87,80 @@ static void signon(iso_conn *conn) {
   if (rc < 0) iso_conn_signon_done(conn, rc);
 }
 
-static void on_connected(iso_conn *conn, int status) {
-  acq_links *l = iso_conn_data(conn);
-  l->connecting--;
-  if (status < 0 && !l->connect_error) l->connect_error = status;
+static bool signed_on(iso_conn *conn, void *data) {
+  (void)data;
+  return iso_conn_signed_on(conn);
 }
 
-static void on_link_closed(iso_conn *conn, int status) {
-  (void)status;
-  acq_links *l = iso_conn_data(conn);
-  l->closing--;
-}
+static void on_tick(uv_timer_t *t) { (void)t; }
 
 int acq_links_open(acq_links *l, uv_loop_t *loop, const acq_options *o, acq_stats *stats) {
   memset(l, 0, sizeof *l);
   l->loop = loop;
   l->stats = stats;
   l->spec = o->spec;
-  l->conns = calloc(o->connections, sizeof *l->conns);
-  if (!l->conns) return ISO_E_NOMEM;
-  iso_conn_opts co = {
-      .spec = o->spec,
-      .framing = o->framing,
-      .max_in_flight = o->concurrency + 16,
-      .request_timeout_ms = o->timeout_ms,
-      .signon = o->signon ? signon : NULL,
-      .on_failed = on_link_failed,
-      .tls = o->tls,
-      .tls_peer_name = o->tls_peer_name,
+  l->count = o->connections;
+  const struct sockaddr **addrs = calloc(o->connections, sizeof *addrs);
+  if (!addrs) return ISO_E_NOMEM;
+  for (unsigned i = 0; i < o->connections; i++)
+    addrs[i] = (const struct sockaddr *)&o->addrs[i % o->naddrs];
+  iso_pool_opts po = {
+      .conn = {.spec = o->spec,
+               .framing = o->framing,
+               .max_in_flight = o->concurrency + 16,
+               .request_timeout_ms = o->timeout_ms,
+               .signon = o->signon ? signon : NULL,
+               .on_failed = on_link_failed,
+               .tls = o->tls,
+               .tls_peer_name = o->tls_peer_name,
+               .data = l},
+      .addrs = addrs,
+      .naddrs = o->connections,
+      .backoff_initial_ms = 100,
+      .backoff_max_ms = 2000,
+      .filter = signed_on,
       .data = l,
   };
-  int rc = 0;
-  for (unsigned i = 0; i < o->connections && rc == 0; i++) {
-    rc = iso_conn_new(loop, &co, &l->conns[i]);
-    if (rc < 0) break;
-    l->count++;
-    rc = iso_conn_connect(l->conns[i], (const struct sockaddr *)&o->addrs[i % o->naddrs],
-                          on_connected);
-    if (rc == 0) l->connecting++;
-  }
-  uint64_t deadline = uv_hrtime() + 15000000000ull;
-  while (l->connecting > 0 && uv_hrtime() < deadline) uv_run(loop, UV_RUN_ONCE);
-  if (rc == 0) rc = l->connect_error;
-  if (rc == 0 && l->connecting > 0) rc = ISO_E_TIMEDOUT;
-  if (rc < 0) {
+  int rc = iso_pool_start(loop, &po, &l->pool);
+  free(addrs);
+  if (rc < 0) return rc;
+  /* Wait for the connections, waking every 50 ms to look at the clock. */
+  uv_timer_t tick;
+  uv_timer_init(loop, &tick);
+  uv_timer_start(&tick, on_tick, 50, 50);
+  uint64_t deadline = uv_hrtime() + 10000000000ull;
+  while (iso_pool_healthy(l->pool) < l->count && uv_hrtime() < deadline)
+    uv_run(loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&tick, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+  unsigned up = iso_pool_healthy(l->pool);
+  if (up == 0) {
     acq_links_close(l);
-    return rc;
+    return ISO_E_CONNECT;
   }
+  if (up < l->count)
+    fprintf(stderr, "isoflow-acquirer: %u of %u connections up; going on with those\n", up,
+            l->count);
   return 0;
 }
 
+static void on_pool_closed(iso_pool *pool) {
+  (void)pool;
+}
+
 void acq_links_close(acq_links *l) {
-  for (unsigned i = 0; i < l->count; i++)
-    if (iso_conn_close(l->conns[i], ISO_CLOSE_GRACEFUL, on_link_closed) == 0) l->closing++;
-  while (l->closing > 0 || l->connecting > 0) uv_run(l->loop, UV_RUN_ONCE);
-  free(l->conns);
-  l->conns = NULL;
-  l->count = 0;
+  if (!l->pool) return;
+  iso_pool_close(l->pool, on_pool_closed);
+  l->pool = NULL;
+  uv_run(l->loop, UV_RUN_DEFAULT);
 }
 
 int acq_links_request(acq_links *l, const iso_msg *msg, uint32_t timeout_ms,
                       iso_response_cb cb, void *data) {
   int rc = ISO_E_NO_CONNECTION;
   for (unsigned tries = 0; tries < l->count; tries++) {
-    iso_conn *c = l->conns[l->next++ % l->count];
-    if (!iso_conn_is_up(c)) continue;
+    iso_conn *c = iso_pool_pick(l->pool);
+    if (!c) return ISO_E_NO_CONNECTION;
     rc = iso_conn_request_msg(c, msg, timeout_ms, cb, data);
     if (rc != ISO_E_BUSY && rc != ISO_E_CLOSED) return rc;
   }
