@@ -15,6 +15,7 @@ static const struct command {
     {"decode", cli_decode, "wire messages to JSON (masked)"},
     {"encode", cli_encode, "JSON messages to wire form"},
     {"spec", cli_spec, "list the built-in specs, export or check a JSON spec"},
+    {"journal", cli_journal, "show, profile, verify or prune a journal"},
 };
 
 static void usage(FILE *out) {
