@@ -24,6 +24,7 @@ int cli_decode(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_spec(int argc, char **argv);
 int cli_send(int argc, char **argv);
+int cli_journal(int argc, char **argv); /* cli/journal.c */
 
 /* ---- framing (frame_io.c) ---------------------------------------------- */
 

@@ -261,8 +261,10 @@ static void damage(const char *sql) {
 static void test_verify_catches_damage(void **s) {
   (void)s;
   const char *damages[] = {
-      /* a completion whose transaction is gone */
+      /* an approval whose transaction is gone */
       "DELETE FROM tx WHERE id = 2",
+      /* an approval whose decision is gone */
+      "UPDATE tx SET decision = NULL WHERE id = 1",
       /* decision and completion disagree */
       "UPDATE tx SET decision = 2 WHERE id = 3",
       /* a clear PAN pasted into the stored request */

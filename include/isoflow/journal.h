@@ -194,7 +194,7 @@ typedef void (*iso_journal_recover_cb)(iso_journal_db *db, int status,
  * journal, so that the completions land here): decided ones with their
  * decision, joined participants, persistent values, request and response;
  * undecided ones with ISO_DECISION_NONE.  One at a time, in id order; cb
- * runs when all are done.  Interrupted, it can simply run again: a
+ * runs when all are done (during this call when none is pending).  Interrupted, it can simply run again: a
  * transaction is finished only once its completion is written.  Call from
  * fl's loop thread before submitting.  Errors (cb not called): ISO_E_STATE,
  * ISO_E_IO, ISO_E_NOMEM.
