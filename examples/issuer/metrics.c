@@ -104,6 +104,21 @@ static void issuer_counters(iss_app *app, iso__text *out) {
               (double)atomic_load(&c->reversal_repeated));
 }
 
+/* The sum of every card's available balance, and of the opening ones: a
+ * check that the balances agree with the journal (tests compare it with
+ * what `isoflow journal show` says was committed). */
+static void balances(iss_app *app, iso__text *out) {
+  int64_t available = 0, opening = 0;
+  for (size_t i = 0; i < app->book.count; i++) {
+    available += iso__issuer_available(&app->issuer, (uint32_t)i);
+    opening += app->book.cards[i].opening;
+  }
+  iso__metric_help(out, "isoflow_issuer_balance_total", "gauge",
+                   "Sum over the card book, minor units: available now, and opening.");
+  iso__metric(out, "isoflow_issuer_balance_total", "kind=\"available\"", (double)available);
+  iso__metric(out, "isoflow_issuer_balance_total", "kind=\"opening\"", (double)opening);
+}
+
 static void connections(iss_app *app, iso__text *out) {
   if (!app->server) return;
   iso_conn_stats s;
@@ -166,6 +181,7 @@ void iss_metrics(void *data, iso__text *out) {
   answers(app, out);
   flow_stats(app, out);
   issuer_counters(app, out);
+  balances(app, out);
   connections(app, out);
   journal(app, out);
   stages(app, out, ISO_PROFILE_PROMETHEUS);
