@@ -310,6 +310,8 @@ int main(int argc, char **argv) {
                        .no_verify = t.insecure};
     if (iso_tls_new(&to, &o.tls) < 0) {
       fprintf(stderr, "isoflow-acquirer: TLS setup failed (check --tls-* files)\n");
+      iso__card_book_free(&o.book);
+      iso_spec_free(o.spec);
       return 2;
     }
   }
