@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # tests/e2e_issuer_test.sh BIN_DIR SOURCE_DIR -- the real isoflow-issuer on
 # loopback, driven by isoflow-acquirer: approvals, every decline reason (14,
-# 51, 54, 30), a repeat answered from the original without touching the
+# 51, 54, 30, 94), a repeat answered from the original without touching the
 # balance, a reversal releasing its amount, a restart with balances and
 # repeats answered from the journal, network messages, the admin
-# endpoint's answers, a load run with repeats and reversals, and a clean
-# stop on SIGTERM.  Balances are observed through approvals and declines on
-# card 98 of the built-in book (opening balance 50.00).
+# endpoint's answers, a load run with repeats and reversals, a clean stop
+# on SIGTERM, and overload declines (91).  Balances are observed through
+# approvals and declines on card 98 of the built-in book (opening balance
+# 50.00).
 set -euo pipefail
 bin=$1
 source "$2/tests/e2e_support.sh"
@@ -90,6 +91,10 @@ x=$(send "$iss_port" '{"0":"0100","2":"4000000000000010","4":"000000000100","7":
 x=$(send "$iss_port" "$(auth 0200 $pan1 100 000015)")
 [ "$(field "$x" 0)" = 0210 ] && [ "$(field "$x" 39)" = 00 ] || fail "0200: $x"
 
+# The same key with a different transaction (another amount): 94.
+x=$(send "$iss_port" "$(auth 0100 $pan1 999 000013)")
+[ "$(field "$x" 39)" = 94 ] || fail "fingerprint mismatch: $x"
+
 # Network management.
 n=$(send "$iss_port" '{"0":"0800","7":"1123101010","11":"000016","70":"301"}')
 [ "$(field "$n" 0)" = 0810 ] && [ "$(field "$n" 39)" = 00 ] || fail "echo: $n"
@@ -133,4 +138,16 @@ grep -q '^HTTP/1.1 404' <<<"$h" || fail "404: $h"
 
 stop_prog "$iss_pid"
 grep -q '^stopped' "$e2e_work/iss.out" || fail "no clean stop"
+
+# Overload: past --max-in-flight, requests are declined 91 at once, never
+# queued; everything is still answered.
+start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 1 \
+  --journal "$e2e_work/overload.db" --max-in-flight 2
+out=$(timeout 60 "$bin/isoflow-acquirer" --connect "127.0.0.1:$iss_port" -n 2000 \
+  --connections 4 --concurrency 256 --json --seed 11)
+grep -q '"91":[1-9]' <<<"$out" || fail "no overload decline: $out"
+grep -q '"timeouts":0,"errors":0,"refused":0' <<<"$out" || fail "overload run: $out"
+m=$(http_get "$iss_admin" /metrics)
+grep -q '^isoflow_overload_declined_total [1-9]' <<<"$m" || fail "/metrics overload"
+stop_prog "$iss_pid"
 echo "e2e_issuer: ok"
