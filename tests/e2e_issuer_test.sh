@@ -150,4 +150,17 @@ grep -q '"timeouts":0,"errors":0,"refused":0' <<<"$out" || fail "overload run: $
 m=$(http_get "$iss_admin" /metrics)
 grep -q '^isoflow_overload_declined_total [1-9]' <<<"$m" || fail "/metrics overload"
 stop_prog "$iss_pid"
+# Start-up failures: a clear line and a non-zero status, nothing leaked
+# (these builds run under LeakSanitizer).
+check_start() { # STATUS ARGS...
+  local want=$1 status=0; shift
+  timeout 30 "$bin/isoflow-issuer" "$@" >/dev/null 2>"$e2e_work/start.err" || status=$?
+  [ "$status" = "$want" ] || fail "isoflow-issuer $*: status $status, not $want: $(cat "$e2e_work/start.err")"
+  grep -q '^isoflow-issuer: ' "$e2e_work/start.err" || fail "isoflow-issuer $*: no message"
+}
+check_start 2 --listen 127.0.0.1:0 --cards "$e2e_work/no-such-file"
+check_start 2 --listen 127.0.0.1:0 --journal none --tls-cert "$e2e_work/no-such-file"
+check_start 2 --listen nowhere:1
+check_start 2 --listen 127.0.0.1:0 --threads 0
+check_start 1 --listen 127.0.0.1:0 --journal "$e2e_work/no/such/dir/j.db"
 echo "e2e_issuer: ok"

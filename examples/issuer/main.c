@@ -177,6 +177,23 @@ static int build(iss_app *app, const options *o) {
   return 0;
 }
 
+/* Releases whatever build() and main() got so far, in reverse order (each
+ * step copes with what was never made).  The server must be closed. */
+static void teardown(iss_app *app, iso_tls *tls) {
+  iss_host_free(app);
+#ifdef ISOFLOW_HAVE_JOURNAL
+  iso_journal_close(app->journal);
+  app->journal = NULL;
+#endif
+  iso_flow_free(app->flow);
+  app->flow = NULL;
+  iso__issuer_free(&app->issuer);
+  iso__card_book_free(&app->book);
+  iso_spec_free(app->spec);
+  app->spec = NULL;
+  iso_tls_free(tls);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   (void)signum;
   uv_stop(h->loop);
@@ -195,7 +212,10 @@ int main(int argc, char **argv) {
   static iss_app app;
   pthread_mutex_init(&app.lock, NULL);
   pthread_cond_init(&app.cond, NULL);
-  if ((rc = build(&app, &o)) != 0) return rc;
+  if ((rc = build(&app, &o)) != 0) {
+    teardown(&app, NULL);
+    return rc;
+  }
   if (app.rebuilt || app.recovered)
     printf("restored from the journal: %llu committed operations applied, %llu in-doubt "
            "transactions recovered\n",
@@ -207,6 +227,7 @@ int main(int argc, char **argv) {
                        .ca_file = o.tls_ca, .require_peer_cert = o.tls_ca != NULL};
     if (iso_tls_new(&to, &tls) < 0) {
       fprintf(stderr, "isoflow-issuer: TLS setup failed (check --tls-* files)\n");
+      teardown(&app, NULL);
       return 2;
     }
   }
@@ -219,6 +240,7 @@ int main(int argc, char **argv) {
   rc = iso_server_start(&so, (struct sockaddr *)&o.listen, &app.server);
   if (rc < 0) {
     fprintf(stderr, "isoflow-issuer: cannot listen: %s\n", iso_strerror(rc));
+    teardown(&app, tls);
     return 1;
   }
   iso__admin *admin = NULL;
@@ -227,6 +249,7 @@ int main(int argc, char **argv) {
     if (iso__admin_start((struct sockaddr *)&o.admin, &ops, &admin) < 0) {
       fprintf(stderr, "isoflow-issuer: cannot start the admin endpoint\n");
       iso_server_close(app.server, NULL);
+      teardown(&app, tls);
       return 1;
     }
   }
@@ -267,15 +290,7 @@ int main(int argc, char **argv) {
   iso__admin_stop(admin);
   iso_server_close(app.server, NULL);
   app.server = NULL;
-  iss_host_free(&app);
-#ifdef ISOFLOW_HAVE_JOURNAL
-  iso_journal_close(app.journal);
-#endif
-  iso_flow_free(app.flow);
-  iso__issuer_free(&app.issuer);
-  iso__card_book_free(&app.book);
-  iso_spec_free(app.spec);
-  iso_tls_free(tls);
+  teardown(&app, tls);
   uv_close((uv_handle_t *)&sigint, on_handle_closed);
   uv_close((uv_handle_t *)&sigterm, on_handle_closed);
   uv_run(&loop, UV_RUN_DEFAULT);
