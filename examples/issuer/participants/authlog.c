@@ -15,7 +15,11 @@
 
 #include "isoflow/error.h"
 
-/* FNV-1a over the key parts, separated so "ab"+"c" differs from "a"+"bc". */
+/* FNV-1a over the key parts, separated so "ab"+"c" differs from "a"+"bc",
+ * then a final mix: FNV's low bits depend only on the inputs' low bits
+ * (multiplication carries upward), and the table index is the low bits --
+ * without the mix, keys that differ in a digit or two cluster and linear
+ * probing crawls (it cost 12% of a worker in a profile). */
 static uint64_t hash_parts(const char *a, const char *b, const char *c) {
   uint64_t h = 1469598103934665603ull;
   const char *parts[3] = {a, b, c};
@@ -27,6 +31,11 @@ static uint64_t hash_parts(const char *a, const char *b, const char *c) {
     h ^= 0xff;
     h *= 1099511628211ull;
   }
+  h ^= h >> 33; /* murmur3's fmix64 */
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h;
 }
 
