@@ -245,6 +245,24 @@ static void test_reversals(void **state) {
   assert_int_equal(iso__issuer_available(&w->issuer, 10), 500000);
   assert_int_equal(atomic_load(&w->issuer.counters.reversal_unknown), 1);
 
+  /* A reversal advice and its repeat (0421, same key): the repeat is
+   * answered from the advice, nothing is refunded twice. */
+  auth(w, &orig, 12, 900, 38);
+  submit(w, &orig, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__build_reversal(&rev, &orig, "0420", 39), 0);
+  submit(w, &rev, &a);
+  assert_string_equal(a.mti, "0430");
+  assert_int_equal(iso__issuer_available(&w->issuer, 12), 500000);
+  uint64_t refunds = atomic_load(&w->issuer.counters.refunds);
+  assert_int_equal(iso_msg_set_mti(&rev, "0421"), 0);
+  submit(w, &rev, &a);
+  assert_int_equal(a.status, ISO_E_DUPLICATE);
+  assert_string_equal(a.mti, "0430");
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(atomic_load(&w->issuer.counters.refunds), refunds);
+  assert_int_equal(iso__issuer_available(&w->issuer, 12), 500000);
+
   /* A reversal without DE 90 or DE 37 is a format error. */
   iso_msg_unset(&rev, 90);
   iso_msg_unset(&rev, 37);
