@@ -259,10 +259,11 @@ static int write_decision(iso_tx *tx) {
   for (unsigned i = 0; i < ISO__CTX_INLINE + (unsigned)tx->nctx_extra; i++) {
     const iso__ctx_value *v =
         i < ISO__CTX_INLINE ? &tx->ctx[i] : &tx->ctx_extra[i - ISO__CTX_INLINE];
-    if (!v->name || !v->persistent) continue;
+    if (!v->name || v->destroy != iso__persistent_free) continue;
+    const iso__persistent *pv = v->value;
     values[nvalues].name = v->name;
-    values[nvalues].data = v->value;
-    values[nvalues].len = v->len;
+    values[nvalues].data = pv->bytes;
+    values[nvalues].len = pv->len;
     nvalues++;
   }
   iso_journal_decision ev = {
@@ -347,7 +348,7 @@ static void write_completion(iso_tx *tx, const char rc[3]) {
   iso_flow *f = tx->flow;
   iso_stage_timing stages[ISO__MAX_STAGES];
   for (unsigned i = 0; i < tx->nstages; i++) {
-    const iso__stage *s = &tx->stages[i];
+    const iso__stage *s = &iso__tx_stages(tx)[i];
     stages[i].participant =
         s->part == ISO__NO_PART ? NULL : f->parts[s->part].name;
     stages[i].phase = (iso_phase)s->phase;

@@ -27,8 +27,10 @@
 #define ISO__STAT_GET(ctr) atomic_load_explicit(&(ctr), ISO__RELAXED)
 
 #define ISO__NO_PART 0xFFu /* flow-level stage in a stage record */
-#define ISO__MAX_FRAMES 16 /* group frames on a transaction's stack */
-#define ISO__CTX_INLINE 4  /* context values held in the record itself */
+#define ISO__MAX_FRAMES (ISO_FLOW_MAX_DEPTH + 2) /* group frames per tx */
+#define ISO__CTX_INLINE 3  /* context values held in the record itself */
+#define ISO__SPILL 64      /* request bytes kept in the record past the
+                              message's own inline storage */
 #define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
 #define ISO__MAX_SELECT 8  /* group names one selector may return */
 
@@ -151,13 +153,20 @@ typedef struct iso__frame {
   uint8_t level;
 } iso__frame;
 
+/* A context value.  A persistent one points at an iso__persistent block and
+ * has destroy == iso__persistent_free. */
 typedef struct iso__ctx_value {
   const char *name;
   void *value;
   void (*destroy)(void *);
-  uint32_t len;        /* persistent: byte count */
-  uint32_t persistent; /* bool */
 } iso__ctx_value;
+
+typedef struct iso__persistent {
+  size_t len;
+  uint8_t bytes[];
+} iso__persistent;
+
+void iso__persistent_free(void *p);
 
 typedef struct iso__stage {
   uint8_t part; /* ISO__NO_PART for flow-level */
@@ -204,7 +213,7 @@ struct iso_tx {
   uint8_t joined[ISO_FLOW_MAX_JOINED];
   iso__ctx_value ctx[ISO__CTX_INLINE];
   iso__ctx_value *ctx_extra;
-  iso__stage *stages; /* points past the record when a journal is attached */
+  uint8_t spill[ISO__SPILL]; /* copied request values past the inline arena */
   iso_msg request;
   iso_msg response;
 };
@@ -217,12 +226,18 @@ static inline uint64_t iso__tx_now(const iso_tx *tx) {
   return (tx->flags & ISO__TX_PRECISE) ? iso__now_ns() : iso__coarse_ns();
 }
 
+/* The stage records sit right after the record, when a journal wants them. */
+static inline iso__stage *iso__tx_stages(iso_tx *tx) {
+  return tx->flow->has_journal ? (iso__stage *)(tx + 1) : NULL;
+}
+
 /* tx.c */
 iso_tx *iso__tx_alloc(iso_flow_loop *fl);
 void iso__tx_release(iso_tx *tx);
 void iso__tx_ctx_clear(iso_tx *tx);
 int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy);
 int iso__tx_prepare_response(iso_tx *tx);
+int iso__tx_copy_request(iso_tx *tx, const iso_msg *src);
 
 /* ---- the per-loop server --------------------------------------------- */
 

@@ -35,8 +35,9 @@ void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
 void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
                         uint64_t start, uint64_t end) {
   uint64_t took = end - start;
-  if (tx->stages && tx->nstages < ISO__MAX_STAGES) {
-    iso__stage *s = &tx->stages[tx->nstages++];
+  iso__stage *stages = iso__tx_stages(tx);
+  if (stages && tx->nstages < ISO__MAX_STAGES) {
+    iso__stage *s = &stages[tx->nstages++];
     s->part = (uint8_t)part;
     s->phase = (uint8_t)phase;
     s->start_ns = start - tx->t_submit;

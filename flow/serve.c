@@ -201,7 +201,7 @@ void iso__tx_finish_dup(iso_tx *tx, int status) {
 }
 
 static int load_request(iso_tx *tx, const iso_msg *request, bool borrow) {
-  if (!borrow) return iso_msg_copy(&tx->request, request);
+  if (!borrow) return iso__tx_copy_request(tx, request);
   int rc = iso_msg_set_mti(&tx->request, iso_msg_mti(request));
   if (rc == 0) rc = iso__msg_copy_fields(&tx->request, request, false);
   return rc;
