@@ -136,7 +136,20 @@ int main(int argc, char **argv) {
     key_ns[r] = (now_ns() - t0) / (double)n;
   }
 
+  /* Prove the counter sees the library's allocations: a 512-byte copy
+   * cannot fit the inline arena and takes exactly one malloc'd block. */
+  static char big[512];
+  iso_msg probe;
+  iso_msg_init(&probe, spec);
   unsigned long before = alloc_calls;
+  iso_msg_set_copy(&probe, 48, big, sizeof big);
+  if (alloc_calls - before != 1) {
+    fprintf(stderr, "bench: allocation counter does not see the codec\n");
+    return 1;
+  }
+  iso_msg_cleanup(&probe);
+
+  before = alloc_calls;
   for (long i = 0; i < n; i++) iso_msg_unpack(&u, wire, len, NULL);
   double allocs = (double)(alloc_calls - before) / (double)n;
 

@@ -187,8 +187,37 @@ int iso__bcd_check(const uint8_t *in, size_t ndigits, bool left, bool track,
   return bcd_walk(in, ndigits, NULL, left, track, bad);
 }
 
+/* Eight bytes at a time: a byte b is a digit when its high nibble is 3 and
+ * b + 6 keeps it 3 (0x30..0x39 + 6 stays below 0x40).  When every high
+ * nibble is 3 no addition carries into the next byte, so the test is exact
+ * for the whole word. */
+static inline bool word_is_digits(uint64_t x) {
+  const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+  return (x & hi) == three && ((x + 0x0606060606060606ull) & hi) == three;
+}
+
+/* Printable ASCII (0x20..0x7E) in eight bytes: none below 0x20, none with
+ * the top bit, none equal to 0x7F (the classic "has less than" and "has
+ * zero byte" word tricks). */
+static inline bool word_is_printable(uint64_t x) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t below = (x - ones * 0x20) & ~x & highs;
+  uint64_t y = x ^ (ones * 0x7F);
+  uint64_t del = (y - ones) & ~y & highs;
+  return !((x & highs) | below | del);
+}
+
 bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, in + i, 8);
+    if (!word_is_digits(x)) break;
+  }
+  unsigned acc = 0;
+  for (size_t j = i; j < n; j++) acc |= (unsigned)(in[j] - '0') > 9;
+  if (!acc) return true;
+  for (; i < n; i++) {
     if ((unsigned)(in[i] - '0') > 9) {
       if (bad) *bad = i;
       return false;
@@ -200,20 +229,25 @@ bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
 /* Character classes, one bit each, for iso__check_content. */
 enum { C_DIGIT = 1, C_ALPHA = 2, C_SPACE = 4, C_PRINT = 8, C_TRACK = 16 };
 
-static uint8_t char_class(uint8_t c) {
-  uint8_t k = 0;
-  if (c >= '0' && c <= '9') k |= C_DIGIT | C_TRACK;
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) k |= C_ALPHA;
-  if (c == ' ') k |= C_SPACE;
-  if (c >= 0x20 && c <= 0x7E) k |= C_PRINT;
-  if (c == '=' || c == 'D') k |= C_TRACK;
-  return k;
-}
+static const uint8_t char_class[256] = {
+    [' '] = C_SPACE | C_PRINT,
+    ['!' ... '/'] = C_PRINT,
+    ['0' ... '9'] = C_DIGIT | C_TRACK | C_PRINT,
+    [':' ... '<'] = C_PRINT,
+    ['='] = C_TRACK | C_PRINT,
+    ['>' ... '@'] = C_PRINT,
+    ['A' ... 'C'] = C_ALPHA | C_PRINT,
+    ['D'] = C_ALPHA | C_TRACK | C_PRINT,
+    ['E' ... 'Z'] = C_ALPHA | C_PRINT,
+    ['[' ... '`'] = C_PRINT,
+    ['a' ... 'z'] = C_ALPHA | C_PRINT,
+    ['{' ... '~'] = C_PRINT,
+};
 
 static int check_class(const uint8_t *in, size_t n, uint8_t want, int code,
                        size_t *bad) {
   for (size_t i = 0; i < n; i++) {
-    if (!(char_class(in[i]) & want)) {
+    if (!(char_class[in[i]] & want)) {
       if (bad) *bad = i;
       return code;
     }
@@ -232,8 +266,17 @@ int iso__check_content(uint8_t content, const uint8_t *in, size_t n,
       return check_class(in, n, C_ALPHA | C_DIGIT | C_SPACE, ISO_E_BAD_CHAR,
                          bad);
     case ISO_CONTENT_ANS:
-    case ISO_CONTENT_NS:
-      return check_class(in, n, C_PRINT, ISO_E_BAD_CHAR, bad);
+    case ISO_CONTENT_NS: {
+      size_t i = 0;
+      for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, in + i, 8);
+        if (!word_is_printable(x)) break;
+      }
+      int rc = check_class(in + i, n - i, C_PRINT, ISO_E_BAD_CHAR, bad);
+      if (rc && bad) *bad += i;
+      return rc;
+    }
     case ISO_CONTENT_Z:
       return check_class(in, n, C_TRACK, ISO_E_NOT_NUMERIC, bad);
     case ISO_CONTENT_XN:

@@ -5,8 +5,8 @@
  * (content, length, padding) and, while it fits, encoded straight into the
  * buffer; once the buffer is short the pass goes on checking and counting
  * only, so ISO_E_NOSPC can report the full size needed.  A content or length
- * error wins over ISO_E_NOSPC.  Values held in wire form (from unpack) were
- * checked when they were read and are copied as they are.
+ * error wins over ISO_E_NOSPC.  Values read by unpack (ISO__SLOT_VERIFIED)
+ * were checked when they were read and are copied as they are.
  */
 #include "isoflow/iso8583.h"
 
@@ -213,7 +213,7 @@ int iso_msg_pack(const iso_msg *m, uint8_t *buf, size_t cap, size_t *out_len,
       uint32_t total = s->len, wire;
       int pad = ISO_PAD_NONE;
       char pc = 0;
-      bool raw = s->flags & ISO__SLOT_WIRE;
+      bool raw = s->flags & (ISO__SLOT_WIRE | ISO__SLOT_VERIFIED);
       if (!raw) {
         int rc = check_value(d, n, s, at, &total, &pad, &pc, err);
         if (rc) return rc;

@@ -12,4 +12,9 @@ list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/mti.c
   ${CMAKE_CURRENT_LIST_DIR}/tlv.c
   ${CMAKE_CURRENT_LIST_DIR}/subfield.c
+  ${CMAKE_CURRENT_LIST_DIR}/json_text.c
+  ${CMAKE_CURRENT_LIST_DIR}/spec_json.c
+  ${CMAKE_CURRENT_LIST_DIR}/mask.c
+  ${CMAKE_CURRENT_LIST_DIR}/msg_json.c
+  ${CMAKE_CURRENT_LIST_DIR}/describe.c
 )

@@ -281,12 +281,71 @@ static void primitives(void **state) {
   assert_int_equal(iso__prefix_read(badbcd, 2, ISO_ENC_BCD), -1);
 }
 
+/* MTI in EBCDIC and BCD; hex bitmaps read in either case. */
+static void mti_and_bitmap_encodings(void **state) {
+  (void)state;
+  iso_spec *s = codec_spec_new(ISO_ENC_EBCDIC, ISO_ENC_HEX);
+  codec_spec_set(s, 3, fixed(ISO_CONTENT_N, ISO_ENC_ASCII, 2));
+  const iso_spec *spec = codec_spec_ready(s);
+  iso_msg m;
+  iso_msg_init(&m, spec);
+  iso_msg_set_mti(&m, "0200");
+  iso_msg_set_str(&m, 3, "42");
+  uint8_t out[64];
+  size_t n;
+  assert_int_equal(iso_msg_pack(&m, out, sizeof out, &n, NULL), 0);
+  assert_string_equal(codec_hex(out, n), "F0F2F0F0" "32303030303030303030303030303030" "3432");
+  out[4] = 'g'; /* not a hex digit */
+  iso_error err = {0};
+  assert_int_equal(iso_msg_unpack(&m, out, n, &err), ISO_E_BAD_BITMAP);
+  out[4] = '2';
+  static const char lower[] = "2a00000000000000"; /* bits 3, 5, 7: undefined */
+  memcpy(out + 4, lower, 16);
+  assert_int_equal(iso_msg_unpack(&m, out, n, &err), ISO_E_UNKNOWN_FIELD);
+  assert_int_equal(err.field, 5);
+  memcpy(out + 4, "2000000000000000", 16);
+  char mti[4];
+  int f = 3;
+  iso_field_ref ref;
+  assert_int_equal(iso_peek_fields(spec, out, n, mti, &f, 1, &ref, NULL), 0);
+  assert_memory_equal(mti, "0200", 4);
+  out[0] = 0xC1; /* EBCDIC 'A' */
+  assert_int_equal(iso_msg_unpack(&m, out, n, &err), ISO_E_BAD_MTI);
+  iso_msg_cleanup(&m);
+  codec_spec_free(s);
+}
+
+/* The word-at-a-time checks agree with the byte-by-byte definition for
+ * every byte value at every position of a 19-byte value. */
+static void digit_and_printable_checks_are_exact(void **state) {
+  (void)state;
+  for (int c = 0; c < 256; c++) {
+    for (size_t at = 0; at < 19; at++) {
+      uint8_t d[19], p[19];
+      memset(d, '7', sizeof d);
+      memset(p, 'q', sizeof p);
+      d[at] = (uint8_t)c;
+      p[at] = (uint8_t)c;
+      size_t bad = 99;
+      bool digit = c >= '0' && c <= '9';
+      assert_int_equal(iso__is_digits(d, sizeof d, &bad), digit);
+      if (!digit) assert_int_equal(bad, at);
+      bool printable = c >= 0x20 && c <= 0x7E;
+      int rc = iso__check_content(ISO_CONTENT_ANS, p, sizeof p, &bad);
+      assert_int_equal(rc, printable ? 0 : ISO_E_BAD_CHAR);
+      if (!printable) assert_int_equal(bad, at);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(data_ascii),      cmocka_unit_test(data_ebcdic),
       cmocka_unit_test(data_bcd),        cmocka_unit_test(data_binary_and_hex),
       cmocka_unit_test(padding),         cmocka_unit_test(pack_validates),
       cmocka_unit_test(every_length_prefix), cmocka_unit_test(primitives),
+      cmocka_unit_test(digit_and_printable_checks_are_exact),
+      cmocka_unit_test(mti_and_bitmap_encodings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
