@@ -90,6 +90,7 @@ struct iso_flow {
   uv_mutex_t lock; /* guards `stats` list */
   iso__loop_stats *stats;
   struct iso__store *store; /* NULL when idempotency is off */
+  struct iso_flow_server *serving; /* attached to a conn server */
 };
 
 /* flow.c */
@@ -258,6 +259,7 @@ struct iso_flow_loop {
   void *close_data;
   iso__loop_stats *stats;
   struct iso__work *free_work;
+  void *owner; /* the server attachment that made this loop, if any */
 };
 
 /* serve.c */

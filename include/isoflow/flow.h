@@ -46,6 +46,7 @@
 
 #include <uv.h>
 
+#include "isoflow/conn.h"
 #include "isoflow/error.h"
 #include "isoflow/iso8583.h"
 
@@ -465,6 +466,49 @@ typedef void (*iso_flow_recover_cb)(iso_flow_loop *fl, uint64_t tx_id,
  */
 int iso_flow_recover(iso_flow_loop *fl, const iso_flow_recovery *rec,
                      iso_flow_recover_cb cb, void *data);
+
+/* ------------------------------------------------------------------------ */
+/* Serving on a conn server                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct iso_flow_server iso_flow_server;
+
+/**
+ * iso_flow_serve -- starts a conn server (iso_server_start with *opts, copied)
+ * whose every inbound request, on every connection and every worker loop,
+ * runs as a transaction of `flow`; the response goes back on the connection
+ * the request came on (with the connection's default header).  Each server
+ * loop gets its own iso_flow_loop while it has connections.  The flow takes
+ * over opts->conn.on_inbound, the connections' user data (iso_conn_data) and
+ * opts->data; opts->on_connection and opts->conn.on_closed / on_failed are
+ * still called.  opts->conn.spec defaults to the flow's spec.  Requests that
+ * cannot be unpacked are dropped and counted (iso_flow_server_unreadable).
+ * Returns 0 and *out; ISO_E_STATE when the flow is not started or already
+ * served; the server's own errors (ISO_E_IO, ISO_E_INVAL, ISO_E_NOMEM).
+ */
+int iso_flow_serve(iso_flow *flow, const iso_server_opts *opts,
+                   const struct sockaddr *addr, iso_flow_server **out);
+
+/** iso_flow_server_port -- the bound port. */
+int iso_flow_server_port(const iso_flow_server *fs);
+
+/** iso_flow_server_handle -- the underlying conn server (for its stats). */
+iso_server *iso_flow_server_handle(iso_flow_server *fs);
+
+/** iso_flow_server_unreadable -- inbound frames dropped as unreadable. */
+uint64_t iso_flow_server_unreadable(const iso_flow_server *fs);
+
+/**
+ * iso_flow_server_close -- closes the server and its connections
+ * (iso_server_close), lets the transactions in flight finish (their
+ * responses are dropped: the connections are gone), closes the flow loops
+ * and frees fs; cb(data) (may be NULL) runs when all that is done.  With
+ * worker threads it blocks until they are joined and calls cb before
+ * returning; on the caller's loop cb runs later on that loop, which must
+ * keep running.  The flow itself stays usable (iso_flow_free it after).
+ */
+void iso_flow_server_close(iso_flow_server *fs, void (*cb)(void *data),
+                           void *data);
 
 /* ------------------------------------------------------------------------ */
 /* The transaction, seen from participants                                   */
