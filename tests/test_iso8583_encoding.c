@@ -281,6 +281,41 @@ static void primitives(void **state) {
   assert_int_equal(iso__prefix_read(badbcd, 2, ISO_ENC_BCD), -1);
 }
 
+/* The hot-path yes-only answer agrees with the full check for every
+ * content class, every byte value, every position and several lengths
+ * (amounts, whose sign needs the full check, may only answer "ask"). */
+static void quick_content_check_agrees(void **state) {
+  (void)state;
+  static const size_t lens[] = {1, 5, 7, 8, 9, 15, 16, 19};
+  for (uint8_t content = ISO_CONTENT_N; content <= ISO_CONTENT_XN; content++) {
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+      size_t n = lens[l];
+      for (size_t at = 0; at < n; at++) {
+        for (int c = 0; c < 256; c++) {
+          uint8_t v[19];
+          memset(v, content == ISO_CONTENT_A ? 'Q' : '4', n);
+          v[at] = (uint8_t)c;
+          bool full = iso__check_content(content, v, n, NULL) == 0;
+          bool quick = iso__quick_content_ok(content, v, n);
+          if (quick && !full) fail_msg("content %d byte %d: quick said yes", content, c);
+          if (full && !quick && content != ISO_CONTENT_XN)
+            fail_msg("content %d byte %d len %zu: quick said no", content, c, n);
+        }
+      }
+    }
+  }
+}
+
+static void quick_track_check_with_many_separators(void **state) {
+  (void)state;
+  const uint8_t *ok = (const uint8_t *)"1=2==3=4=5=====6789=";
+  assert_true(iso__quick_content_ok(ISO_CONTENT_Z, ok, strlen((const char *)ok)));
+  const uint8_t *bad = (const uint8_t *)"1=2==3=4=5==>==6789=";
+  assert_false(iso__quick_content_ok(ISO_CONTENT_Z, bad, strlen((const char *)bad)));
+  const uint8_t *sep = (const uint8_t *)"4242424242424242D2512";
+  assert_true(iso__quick_content_ok(ISO_CONTENT_Z, sep, strlen((const char *)sep)));
+}
+
 /* MTI in EBCDIC and BCD; hex bitmaps read in either case. */
 static void mti_and_bitmap_encodings(void **state) {
   (void)state;
@@ -346,6 +381,8 @@ int main(void) {
       cmocka_unit_test(every_length_prefix), cmocka_unit_test(primitives),
       cmocka_unit_test(digit_and_printable_checks_are_exact),
       cmocka_unit_test(mti_and_bitmap_encodings),
+      cmocka_unit_test(quick_content_check_agrees),
+      cmocka_unit_test(quick_track_check_with_many_separators),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
