@@ -320,6 +320,9 @@ iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
     memcpy(key + KEY_INLINE - 8, &hash, 8);
     len = KEY_INLINE;
   }
+  /* A big store misses the cache: start loading the bucket (its address
+   * never changes) while the fingerprint is computed. */
+  __builtin_prefetch(&s->buckets[hash & s->mask]);
   tx->fingerprint = fingerprint(tx);
   iso__idem_result res;
   uv_mutex_lock(&s->lock);

@@ -187,12 +187,49 @@ static void renders_table_json_prometheus(void **state) {
   iso_flow_free(e.flow);
 }
 
+static void names_are_escaped(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.name = "say \"hi\"";
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  iso_flow *f;
+  assert_int_equal(iso_flow_new(&cfg, &f), 0);
+  fx_part p = {.name = "back\\slash", .result = ISO_PREPARED};
+  iso_participant ip = fx_participant(&p);
+  assert_int_equal(iso_flow_add(f, &ip), 0);
+  assert_int_equal(iso_flow_start(f), 0);
+  iso_flow_loop *fl;
+  assert_int_equal(iso_flow_loop_new(f, &loop, &fl), 0);
+  iso_msg m;
+  iso_msg_init(&m, cfg.spec);
+  fx_request(&m, "0100", "000001", "000000000100");
+  fx_done d = {0};
+  assert_int_equal(iso_flow_submit(fl, &m, 0, fx_on_done, &d), 0);
+  assert_true(fx_run_until(&loop, &d.calls, 5000));
+  char big[8192];
+  size_t len;
+  assert_int_equal(iso_flow_profile(f, ISO_PROFILE_JSON, big, sizeof big,
+                                    &len), 0);
+  assert_non_null(strstr(big, "{\"flow\":\"say \\\"hi\\\"\""));
+  assert_non_null(strstr(big, "\"participant\":\"back\\\\slash\""));
+  assert_int_equal(iso_flow_profile(f, ISO_PROFILE_PROMETHEUS, big,
+                                    sizeof big, &len), 0);
+  assert_non_null(strstr(big, "flow=\"say \\\"hi\\\"\",participant="
+                              "\"back\\\\slash\""));
+  fx_close(&loop, fl);
+  iso_msg_cleanup(&m);
+  iso_flow_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buckets_keep_two_significant_digits),
       cmocka_unit_test(percentiles_of_known_inputs),
       cmocka_unit_test(counts_match_transactions),
       cmocka_unit_test(renders_table_json_prometheus),
+      cmocka_unit_test(names_are_escaped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
