@@ -460,7 +460,7 @@ void iso__tx_begin(iso_tx *tx) {
     iso_journal_begin ev = {
         .tx_id = tx->id,
         .fingerprint = tx->fingerprint,
-        .request = &tx->request,
+        .request = tx->req,
         .started_at = iso__wall_ns(),
     };
     if (tx->idem) iso__idem_key(tx, &ev.idempotency_key,

@@ -183,8 +183,12 @@ struct iso_tx {
   struct iso_journal_ticket resume_ev; /* iso_tx_resume */
   iso_flow_loop *fl;
   iso_flow *flow;
-  iso_tx *prev, *next; /* running list, or free list (next) */
-  iso_tx *dup_next;    /* waiters of the same original */
+  union {
+    iso_tx *prev;     /* running list (once begun) */
+    iso_tx *dup_next; /* waiters of the same original (never begun) */
+  };
+  iso_tx *next;       /* running list, or free list */
+  const iso_msg *req; /* the request: &request, or the caller's when lent */
   union {
     iso_tx_done_cb done;
     iso__recover_done recovered;

@@ -149,12 +149,12 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
 
 static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   const iso_flow_config *cfg = &tx->flow->cfg;
-  const char *mti = iso_msg_mti(&tx->request);
+  const char *mti = iso_msg_mti(tx->req);
   memcpy(key, mti, 4);
   if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
   size_t pos = 4;
   for (size_t i = 0; i < cfg->key_count; i++)
-    if (!append_field(&tx->request, cfg->key_fields[i], key,
+    if (!append_field(tx->req, cfg->key_fields[i], key,
                       ISO_FLOW_MAX_KEY_LEN, &pos))
       return false;
   *len = pos;
@@ -166,7 +166,7 @@ static uint64_t fingerprint(const iso_tx *tx) {
   uint8_t buf[4 * 256 + 16];
   size_t pos = 0;
   for (size_t i = 0; i < cfg->fingerprint_count; i++)
-    if (!append_field(&tx->request, cfg->fingerprint_fields[i], buf,
+    if (!append_field(tx->req, cfg->fingerprint_fields[i], buf,
                       sizeof buf, &pos))
       break;
   uint64_t h = iso__siphash(cfg->fingerprint_key, buf, pos);
@@ -294,7 +294,7 @@ static void replay(const iso__store_entry *e, iso_tx *tx) {
   iso_msg *r = &tx->response;
   char mti[5] = {0};
   iso_msg_reset(r);
-  if (iso_mti_response(iso_msg_mti(&tx->request), mti) == 0)
+  if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
     iso_msg_set_mti(r, mti);
   size_t pos = 4;
   while (pos + 3 <= e->response_len) {
@@ -312,7 +312,7 @@ iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
   iso__store *s = f->store;
   uint8_t key[ISO_FLOW_MAX_KEY_LEN];
   size_t len;
-  *is_repeat = iso_mti_is_repeat(iso_msg_mti(&tx->request));
+  *is_repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
   if (!build_key(tx, key, &len)) return ISO__IDEM_NEW;
   uint64_t hash = iso__siphash(f->cfg.fingerprint_key, key, len);
   if (len > KEY_INLINE) {
@@ -437,7 +437,7 @@ int iso__idem_lookup(iso_tx *tx, bool *found) {
 }
 
 void iso__idem_lookup_missed(iso_tx *tx) {
-  if (iso_mti_is_repeat(iso_msg_mti(&tx->request)))
+  if (iso_mti_is_repeat(iso_msg_mti(tx->req)))
     ISO__STAT_ADD(tx->fl->stats->repeat_as_original, 1);
 }
 
@@ -467,7 +467,7 @@ void iso__idem_lookup_found(iso_tx *tx) {
   } else {
     char mti[5] = {0};
     iso_msg_reset(&tx->response);
-    if (iso_mti_response(iso_msg_mti(&tx->request), mti) == 0)
+    if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
       iso_msg_set_mti(&tx->response, mti);
     iso__msg_copy_fields(&tx->response, &found->response, true);
     tx->flags |= ISO__TX_DUP;

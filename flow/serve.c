@@ -200,11 +200,12 @@ void iso__tx_finish_dup(iso_tx *tx, int status) {
   iso__tx_release(tx);
 }
 
+/* A lent request is used where it is (the caller keeps it valid until the
+ * callback); otherwise it is copied into the record. */
 static int load_request(iso_tx *tx, const iso_msg *request, bool borrow) {
   if (!borrow) return iso__tx_copy_request(tx, request);
-  int rc = iso_msg_set_mti(&tx->request, iso_msg_mti(request));
-  if (rc == 0) rc = iso__msg_copy_fields(&tx->request, request, false);
-  return rc;
+  tx->req = request;
+  return 0;
 }
 
 int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,

@@ -23,6 +23,7 @@ iso_tx *iso__tx_alloc(iso_flow_loop *fl) {
   tx->fl = fl;
   tx->flow = f;
   iso_msg_init(&tx->request, f->cfg.spec);
+  tx->req = &tx->request;
   iso_msg_init(&tx->response, f->cfg.spec);
   fl->records++;
   return tx;
@@ -123,7 +124,7 @@ int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
  * record (or, when the caller lent it, until the completion callback). */
 int iso__tx_prepare_response(iso_tx *tx) {
   char mti[5] = {0};
-  int rc = iso_mti_response(iso_msg_mti(&tx->request), mti);
+  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
   if (rc < 0) return rc;
   rc = iso_msg_set_mti(&tx->response, mti);
   if (rc < 0) return rc;
@@ -132,12 +133,12 @@ int iso__tx_prepare_response(iso_tx *tx) {
     int f = cfg->echo_fields[i];
     const uint8_t *data;
     size_t len;
-    if (!iso_msg_has(&tx->request, f)) continue;
-    if (iso_msg_peek(&tx->request, f, &data, &len) == 0) {
+    if (!iso_msg_has(tx->req, f)) continue;
+    if (iso_msg_peek(tx->req, f, &data, &len) == 0) {
       rc = iso_msg_set(&tx->response, f, data, len);
     } else {
       uint8_t buf[512];
-      rc = iso_msg_get(&tx->request, f, buf, sizeof buf, &len);
+      rc = iso_msg_get(tx->req, f, buf, sizeof buf, &len);
       if (rc == 0) rc = iso_msg_set_copy(&tx->response, f, buf, len);
     }
     if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
@@ -148,7 +149,7 @@ int iso__tx_prepare_response(iso_tx *tx) {
 /* ---- accessors ---------------------------------------------------------- */
 
 uint64_t iso_tx_id(const iso_tx *tx) { return tx->id; }
-const iso_msg *iso_tx_request(const iso_tx *tx) { return &tx->request; }
+const iso_msg *iso_tx_request(const iso_tx *tx) { return tx->req; }
 iso_msg *iso_tx_response(iso_tx *tx) { return &tx->response; }
 uv_loop_t *iso_tx_loop(const iso_tx *tx) { return tx->fl->loop; }
 iso_flow *iso_tx_flow(const iso_tx *tx) { return tx->flow; }

@@ -319,7 +319,9 @@ typedef struct iso_flow_config {
   bool commit_before_durable;  /* default false: the second phase waits for
                                   the decision to be durable */
   /* idempotency */
-  bool idempotency;         /* default true */
+  bool idempotency;         /* default true.  A transaction whose key
+                               fields add up to more than
+                               ISO_FLOW_MAX_KEY_LEN bytes runs without it */
   int key_fields[ISO_FLOW_MAX_KEY_FIELDS]; /* default 32, 11, 7, 41 (the MTI,
                                repeat digit ignored, always comes first) */
   size_t key_count;
@@ -397,9 +399,12 @@ typedef void (*iso_flow_loop_close_cb)(iso_flow_loop *fl, void *data);
 /**
  * iso_flow_loop_close -- stops taking transactions (submit then fails with
  * ISO_E_STATE), lets those in flight finish (a paused one finishes at its
- * deadline at the latest), then closes the loop's handles and frees fl; cb
- * (may be NULL) runs on the loop afterwards.  Its statistics and profiles
- * stay in the flow.  ISO_E_STATE when already closing.
+ * deadline at the latest, and its record waits for the owed iso_tx_resume;
+ * a record whose ticket the journal holds waits for it), then closes the
+ * loop's handles; cb (may be NULL) runs on the loop once they are closed,
+ * and fl is freed when cb returns.  The loop must keep running meanwhile.
+ * Its statistics and profiles stay in the flow.  ISO_E_STATE when already
+ * closing.
  */
 int iso_flow_loop_close(iso_flow_loop *fl, iso_flow_loop_close_cb cb,
                         void *data);
@@ -549,8 +554,11 @@ int iso_tx_abort_reason(const iso_tx *tx);
  * iso_tx_resume -- resumes a transaction whose participant returned
  * ISO_PAUSE, with what prepare would have returned.  Thread-safe, never
  * blocks; must be called exactly once per pause.  If the deadline passed
- * meanwhile the transaction has already aborted; the call is then absorbed
- * (the record is kept until it comes, so the pointer stays valid).
+ * meanwhile the transaction has already aborted (the paused participant did
+ * not join: neither its commit nor its abort runs); the call is then
+ * absorbed (the record is kept until it comes, so the pointer stays valid).
+ * A result that is not PREPARED/ABORTED counts as ISO_ABORTED; with PREPARED
+ * the participant's select, if any, runs on the loop after the resume.
  */
 void iso_tx_resume(iso_tx *tx, int result);
 
