@@ -15,6 +15,7 @@
  * Every participant runs synchronously, so a submit runs the whole
  * transaction and calls back before it returns; the loop is only needed for
  * the paused ones.  Figures are the median of 5 runs (--quick: 1 short run).
+ * --only NAME runs one tx figure once (e.g. under callgrind).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -228,9 +229,23 @@ static double median_tx(bool profiler, bool idempotency, unsigned long n,
 }
 
 int main(int argc, char **argv) {
-  bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  const char *only = NULL; /* --only NAME: one tx figure, one run, no warm-up
+                              (for profilers: instructions per transaction) */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
+  }
   unsigned long n = quick ? 200000 : 2000000;
   int runs = quick ? 1 : 5;
+  if (only) {
+    bool prof = strstr(only, "profiler_off") == NULL;
+    bool idem = strstr(only, "no_idempotency") == NULL;
+    printf("bench: %s %.0f tx/s\n", only, run_tx(prof, idem, n));
+    return 0;
+  }
   run_tx(true, true, n / 4); /* warm up */
   printf("bench: flow.tx %.0f tx/s\n", median_tx(true, true, n, runs));
   printf("bench: flow.allocs_per_tx %.3f calls\n", last_allocs_per_tx);
