@@ -347,14 +347,7 @@ static int second_step(iso_tx *tx) {
 static void write_completion(iso_tx *tx, const char rc[3]) {
   iso_flow *f = tx->flow;
   iso_stage_timing stages[ISO__MAX_STAGES];
-  for (unsigned i = 0; i < tx->nstages; i++) {
-    const iso__stage *s = &iso__tx_stages(tx)[i];
-    stages[i].participant =
-        s->part == ISO__NO_PART ? NULL : f->parts[s->part].name;
-    stages[i].phase = (iso_phase)s->phase;
-    stages[i].start_ns = s->start_ns;
-    stages[i].duration_ns = s->duration_ns;
-  }
+  iso_tx_stages(tx, stages, ISO__MAX_STAGES);
   iso_journal_completion ev = {
       .tx_id = tx->id,
       .decision = (iso_decision)tx->decision,

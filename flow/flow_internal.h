@@ -83,6 +83,7 @@ struct iso_flow {
   uint16_t ngroups, groups_cap;
   iso_journal journal;
   bool has_journal;
+  bool keep_stages; /* a journal, or cfg.record_stages */
   bool started;
   atomic_bool profiler_on;
   _Atomic uint64_t next_id;
@@ -233,7 +234,7 @@ static inline uint64_t iso__tx_now(const iso_tx *tx) {
 
 /* The stage records sit right after the record, when a journal wants them. */
 static inline iso__stage *iso__tx_stages(iso_tx *tx) {
-  return tx->flow->has_journal ? (iso__stage *)(tx + 1) : NULL;
+  return tx->flow->keep_stages ? (iso__stage *)(tx + 1) : NULL;
 }
 
 /* tx.c */

@@ -224,7 +224,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
   if (flags & ISO_SUBMIT_NO_RESPONSE) tx->flags |= ISO__TX_NO_RESPONSE;
   if (atomic_load_explicit(&f->profiler_on, ISO__RELAXED))
     tx->flags |= ISO__TX_PROFILE | ISO__TX_PRECISE;
-  if (f->has_journal) tx->flags |= ISO__TX_PRECISE;
+  if (f->keep_stages) tx->flags |= ISO__TX_PRECISE;
   tx->t_submit = iso__tx_now(tx);
   int rc = load_request(tx, request, (flags & ISO_SUBMIT_BORROW) != 0);
   if (rc == 0) rc = iso__tx_prepare_response(tx);

@@ -161,6 +161,19 @@ bool iso_tx_is_aborting(const iso_tx *tx) {
 }
 int iso_tx_abort_reason(const iso_tx *tx) { return tx->abort_reason; }
 
+size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap) {
+  const iso__stage *st = iso__tx_stages((iso_tx *)tx);
+  if (!st) return 0;
+  for (size_t i = 0; i < tx->nstages && i < cap; i++) {
+    out[i].participant =
+        st[i].part == ISO__NO_PART ? NULL : tx->flow->parts[st[i].part].name;
+    out[i].phase = (iso_phase)st[i].phase;
+    out[i].start_ns = st[i].start_ns;
+    out[i].duration_ns = st[i].duration_ns;
+  }
+  return tx->nstages;
+}
+
 int iso_tx_set_response_code(iso_tx *tx, const char *code) {
   if (!code || strlen(code) != 2) return ISO_E_INVAL;
   return iso_msg_set_copy(&tx->response, 39, code, 2);

@@ -313,6 +313,9 @@ typedef struct iso_flow_config {
                                default 2,3,4,7,11,12,13,32,37,41,42,49 */
   size_t echo_count;
   bool profiler;            /* default true */
+  bool record_stages;       /* keep each transaction's stage timings for
+                               iso_tx_stages (always kept with a journal);
+                               default false: 1 KB more per record */
   /* durability (only with a journal) */
   bool respond_before_durable; /* default false: hold the response until the
                                   decision is durable */
@@ -545,6 +548,16 @@ bool iso_tx_is_recovery(const iso_tx *tx);
 
 /** iso_tx_is_aborting -- true once the transaction is going to abort. */
 bool iso_tx_is_aborting(const iso_tx *tx);
+
+/**
+ * iso_tx_stages -- the stages this transaction has run so far, in order:
+ * each participant's phase (and the journal wait and write) with its start
+ * (from submit) and duration, in ns.  Copies up to cap into out and returns
+ * how many there are (up to 48 are kept).  Kept only when the flow has a
+ * journal or cfg.record_stages; otherwise returns 0.  Callable from
+ * participants and from the completion callback.
+ */
+size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap);
 
 /** iso_tx_abort_reason -- the ISO_E_* the flow aborted for (deadline,
  *  timeout, unknown group, journal...), or 0 when a participant voted. */
