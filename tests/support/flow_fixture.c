@@ -33,7 +33,8 @@ static int fx_prepare(iso_tx *tx, void *data) {
   p->prepare_thread = (unsigned long)pthread_self();
   fx_log_add(p->name, "prepare");
   if (p->sleep_ms) nap(p->sleep_ms);
-  if (p->result == ISO_PAUSE) p->paused = tx;
+  /* Published to the resuming thread: release, paired with its acquire. */
+  if (p->result == ISO_PAUSE) __atomic_store_n(&p->paused, tx, __ATOMIC_RELEASE);
   return p->result;
 }
 
