@@ -29,7 +29,8 @@ struct iso_flow_server {
   iso_server_conn_cb user_on_connection;
   iso_conn_cb user_on_closed, user_on_failed;
   uv_mutex_t lock; /* guards loops[] membership and the counts below */
-  fs_loop loops[64];
+  fs_loop loops[64]; /* one per server loop; a 65th loop's connections are
+                        refused (closed at once) */
   unsigned nloops;
   unsigned open_loops; /* flow loops not yet closed */
   bool server_closed;

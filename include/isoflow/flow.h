@@ -435,9 +435,11 @@ typedef void (*iso_tx_done_cb)(iso_tx *tx, int status,
 
 /**
  * iso_flow_submit -- runs `request` through the flow on fl's loop.  The
- * request is copied unless ISO_SUBMIT_BORROW.  Returns 0 and cb runs later
- * exactly once -- or during this call for an overload decline, a completed
- * duplicate and a fingerprint mismatch.  Errors (cb not called):
+ * request is copied unless ISO_SUBMIT_BORROW.  Returns 0 and cb runs exactly
+ * once -- possibly before this call returns: a transaction whose
+ * participants are all synchronous, with no journal to wait for, completes
+ * inside the call, and so do an overload decline, a completed duplicate and
+ * a fingerprint mismatch.  Errors (cb not called):
  * ISO_E_STATE when fl is closing, ISO_E_NOT_REQUEST when the MTI is not a
  * request, ISO_E_BAD_MTI, ISO_E_NOMEM.
  */
