@@ -507,7 +507,6 @@ void iso__tx_expire(iso_tx *tx) {
 }
 
 static void durable(iso_tx *tx, int status, uint64_t write_ns) {
-  iso_flow_loop *fl = tx->fl;
   uint64_t now = iso__tx_now(tx);
   tx->flags &= ~ISO__TX_TICKET_OWED;
   iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WAIT, tx->t_decision,
@@ -515,7 +514,6 @@ static void durable(iso_tx *tx, int status, uint64_t write_ns) {
   if (write_ns && write_ns <= now - tx->t_decision)
     iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WRITE,
                        now - write_ns, now);
-  (void)fl;
   if (tx->state == ISO__ST_DONE) {
     /* Responded before durability (respond_before_durable). */
     if (status < 0) report_journal_failure(tx, status);
