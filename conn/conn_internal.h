@@ -190,5 +190,6 @@ void iso__tls_on_cipher(iso_conn *conn, const uint8_t *data, size_t len);
 int iso__tls_flush(iso_conn *conn);
 int iso__tls_handshake(iso_conn *conn);
 int iso__tls_shutdown(iso_conn *conn);
+size_t iso__tls_backlog(const iso_conn *conn); /* ciphertext not yet written */
 
 #endif /* ISOFLOW_CONN_INTERNAL_H */

@@ -75,6 +75,7 @@ int iso__conn_create(uv_loop_t *loop, const iso_conn_opts *opts,
   if (!o->request_timeout_ms) o->request_timeout_ms = 30000;
   if (!o->connect_timeout_ms) o->connect_timeout_ms = 10000;
   if (!o->close_timeout_ms) o->close_timeout_ms = 5000;
+  if (!o->max_output) o->max_output = 8u << 20;
   conn->psize = iso_frame_prefix_size(&o->framing);
   conn->max_body = iso_frame_max_body(&o->framing);
   conn->rbuf_cap = conn->psize + conn->max_body + ISO__READ_SLACK;
@@ -320,6 +321,9 @@ int iso__conn_enqueue(iso_conn *conn, const iso_frame *frame) {
   uint32_t hl = conn->opts.framing.header_len;
   size_t body = frame->len ? hl + (size_t)frame->len : 0;
   if (body > conn->max_body) return ISO_E_FRAME_TOO_LARGE;
+  size_t queued = conn->out.len + conn->wout.len + (conn->tls ? iso__tls_backlog(conn) : 0);
+  if (queued + conn->psize + body > conn->opts.max_output)
+    return ISO_E_BUSY; /* the peer does not read: push back */
   if (iso__buf_reserve(&conn->out, conn->psize + body) < 0) return ISO_E_NOMEM;
   uint8_t *p = conn->out.data + conn->out.len;
   p += iso_frame_put_prefix(&conn->opts.framing, body, p);
@@ -359,7 +363,6 @@ static int with_packed(iso_conn *conn, const iso_msg *msg, uint32_t timeout_ms,
                        iso_response_cb cb, void *data, bool request) {
   uint8_t stack[2048], *buf = stack;
   size_t len;
-  if (conn->opts.spec == NULL) return ISO_E_INVAL;
   int rc = iso_msg_pack(msg, buf, sizeof stack, &len, NULL);
   if (rc == ISO_E_NOSPC) {
     if ((buf = malloc(len)) == NULL) return ISO_E_NOMEM;
@@ -621,6 +624,8 @@ void *iso_conn_data(const iso_conn *conn) { return conn->opts.data; }
 void iso_conn_set_data(iso_conn *conn, void *data) { conn->opts.data = data; }
 
 uv_loop_t *iso_conn_loop(const iso_conn *conn) { return conn->loop; }
+
+const iso_spec *iso_conn_spec(const iso_conn *conn) { return conn->opts.spec; }
 
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out) {
   memset(out, 0, sizeof *out);

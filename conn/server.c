@@ -16,6 +16,7 @@
  * link ends.  A failed accept is counted and accepting goes on.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -184,7 +185,12 @@ static void worker_main(void *arg) {
       last_in = in;
       until = now + spin_ns;
     }
-    if (!uv_run(w->loop, now < until ? UV_RUN_NOWAIT : UV_RUN_ONCE)) break;
+    if (now >= until) {
+      if (!uv_run(w->loop, UV_RUN_ONCE)) break;
+      continue;
+    }
+    if (!uv_run(w->loop, UV_RUN_NOWAIT)) break;
+    sched_yield(); /* polite spinning: others runnable get the CPU */
   }
 }
 

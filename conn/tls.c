@@ -216,3 +216,7 @@ int iso__tls_shutdown(iso_conn *conn) {
   ERR_clear_error();
   return 0;
 }
+
+size_t iso__tls_backlog(const iso_conn *conn) {
+  return conn->tls->cipher_out.len + BIO_ctrl_pending(conn->tls->wbio);
+}

@@ -283,6 +283,46 @@ static void emfile_then_accepting_again(void **state) {
   th_loop_close(&loop);
 }
 
+/* A peer that never reads: once max_output bytes wait, sends are refused at
+ * once (ISO_E_BUSY) instead of piling up without bound. */
+static void peer_that_never_reads_gets_backpressure(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  th_raw raw = {0};
+  raw.no_read = true;
+  th_raw_start(&raw, &loop);
+  iso_conn_opts o = th_conn_opts();
+  o.max_output = 256 * 1024;
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, &o, raw.port), 0);
+  static uint8_t payload[8000];
+  memset(payload, 'x', sizeof payload);
+  iso_frame f = {NULL, 0, payload, sizeof payload};
+  int rc = 0;
+  size_t sent = 0;
+  /* the kernel's buffers absorb some megabytes first: bounded at 256 MiB */
+  while (sent < (256u << 20)) {
+    rc = iso_conn_send(tc.conn, &f);
+    if (rc < 0) break;
+    sent += sizeof payload;
+    if (sent % (64 * sizeof payload) == 0) uv_run(&loop, UV_RUN_NOWAIT);
+  }
+  assert_int_equal(rc, ISO_E_BUSY);
+  th_result r;
+  uint8_t buf[128];
+  size_t n = th_pack(buf, sizeof buf, "0100", "000001", "TERM0001", NULL);
+  iso_frame req = {NULL, 0, buf, (uint32_t)n};
+  /* fill the last bytes of room with small frames, then a request is refused */
+  for (int i = 0; i < 10000 && iso_conn_send(tc.conn, &req) == 0; i++) continue;
+  memset(&r, 0, sizeof r);
+  assert_int_equal(iso_conn_request(tc.conn, &req, 0, th_on_response, &r), ISO_E_BUSY);
+  assert_false(r.done);
+  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_raw_close(&raw, &loop);
+  th_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(oversized_length_fails_link),
@@ -294,6 +334,7 @@ int main(void) {
       cmocka_unit_test(connection_limit_refuses_past_it),
       cmocka_unit_test(injected_accept_failure_does_not_stop_accepting),
       cmocka_unit_test(emfile_then_accepting_again),
+      cmocka_unit_test(peer_that_never_reads_gets_backpressure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

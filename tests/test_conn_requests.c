@@ -358,6 +358,82 @@ static void every_framing_with_tpdu(void **state) {
     }
 }
 
+/* 500 requests answered in a shuffled order: the match table's deletions
+ * (backward shift) keep every other key findable. */
+static void many_answered_in_shuffled_order(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  static th_server ts;
+  th_server_start(&ts, &loop, NULL, TH_HOLD);
+  iso_conn_opts o = th_conn_opts();
+  o.max_in_flight = 512;
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
+  enum { N = 500 };
+  static th_result r[N];
+  char stan[7];
+  for (int i = 0; i < N; i++) {
+    snprintf(stan, sizeof stan, "%06d", i * 7919 % 1000000);
+    assert_int_equal(th_request(tc.conn, stan, 0, &r[i]), 0);
+  }
+  assert_true(th_run_count(&loop, &ts.nheld, N, 5000));
+  int order[N];
+  for (int i = 0; i < N; i++) order[i] = i;
+  uint32_t x = 12345;
+  for (int i = N - 1; i > 0; i--) {
+    x = x * 1103515245u + 12345u;
+    int j = (int)(x % (uint32_t)(i + 1)), t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (int i = 0; i < N; i++) {
+    th_server_answer(&ts, order[i]);
+    if (i % 50 == 49) th_run_for(&loop, 5);
+  }
+  for (int i = 0; i < N; i++) {
+    assert_true(th_run_until(&loop, &r[i].done, 3000));
+    assert_int_equal(r[i].status, 0);
+    snprintf(stan, sizeof stan, "%06d", i * 7919 % 1000000);
+    assert_string_equal(r[i].stan, stan);
+  }
+  iso_conn_stats st;
+  iso_conn_stats_read(tc.conn, &st);
+  assert_int_equal(st.received, N);
+  assert_int_equal(st.unmatched, 0);
+  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_server_close(&ts, &loop);
+  th_loop_close(&loop);
+}
+
+/* Timeouts that differ per request expire in deadline order, not in
+ * submission order. */
+static void per_request_timeouts_in_deadline_order(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  th_server ts;
+  th_server_start(&ts, &loop, NULL, TH_SILENT);
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_result slow, fast, mid;
+  assert_int_equal(th_request(tc.conn, "000001", 300, &slow), 0);
+  assert_int_equal(th_request(tc.conn, "000002", 40, &fast), 0);
+  assert_int_equal(th_request(tc.conn, "000003", 150, &mid), 0);
+  assert_true(th_run_until(&loop, &fast.done, 2000));
+  assert_false(mid.done);
+  assert_false(slow.done);
+  assert_true(th_run_until(&loop, &mid.done, 2000));
+  assert_false(slow.done);
+  assert_true(th_run_until(&loop, &slow.done, 2000));
+  assert_int_equal(fast.status, ISO_E_TIMEDOUT);
+  assert_int_equal(mid.status, ISO_E_TIMEDOUT);
+  assert_int_equal(slow.status, ISO_E_TIMEDOUT);
+  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_server_close(&ts, &loop);
+  th_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(out_of_order_responses_match),
@@ -369,6 +445,8 @@ int main(void) {
       cmocka_unit_test(key_by_user_function),
       cmocka_unit_test(request_msg_packs),
       cmocka_unit_test(every_framing_with_tpdu),
+      cmocka_unit_test(many_answered_in_shuffled_order),
+      cmocka_unit_test(per_request_timeouts_in_deadline_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

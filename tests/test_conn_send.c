@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
+#include "support/tls_certs.h"
 
 static void answer(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
   if (kind != ISO_INBOUND_REQUEST) return;
@@ -123,12 +124,54 @@ static void refused_connection_exits_1(void **state) {
   assert_int_equal(WEXITSTATUS(system(cmd)), 0);
 }
 
+/* Over TLS, verifying the server against the CA and the address. */
+static void over_tls(void **state) {
+  (void)state;
+  th_certs certs;
+  assert_int_equal(th_certs_make(&certs), 0);
+  iso_tls_opts to = {.server = true, .cert_file = certs.server_cert,
+                     .key_file = certs.server_key, .ca_file = certs.ca,
+                     .require_peer_cert = true};
+  iso_tls *tls;
+  assert_int_equal(iso_tls_new(&to, &tls), 0);
+  iso_server_opts so = {0};
+  so.conn = th_conn_opts();
+  so.conn.on_inbound = answer;
+  so.conn.tls = tls;
+  so.workers = 1;
+  struct sockaddr_in a = th_addr(0);
+  iso_server *s;
+  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &s), 0);
+  write_input("{\"0\":\"0100\",\"11\":\"000001\",\"41\":\"TERM0001\"}\n");
+  char cmd[1024], out[2048];
+  snprintf(cmd, sizeof cmd,
+           "%s/isoflow send --to 127.0.0.1:%d --spec iso87a --tls-ca %s --tls-cert %s "
+           "--tls-key %s %s 2>&1",
+           ISOFLOW_BIN_DIR, iso_server_port(s), certs.ca, certs.client_cert,
+           certs.client_key, input);
+  FILE *p = popen(cmd, "r");
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = 0;
+  assert_int_equal(WEXITSTATUS(pclose(p)), 0);
+  assert_non_null(strstr(out, "\"0\":\"0110\""));
+  /* without the client certificate the server refuses: exit 1 */
+  snprintf(cmd, sizeof cmd,
+           "%s/isoflow send --to 127.0.0.1:%d --spec iso87a --tls-ca %s --timeout 2000 %s "
+           ">/dev/null 2>&1",
+           ISOFLOW_BIN_DIR, iso_server_port(s), certs.ca, input);
+  assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+  iso_server_close(s, NULL);
+  iso_tls_free(tls);
+  th_certs_remove(&certs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(responses_printed_as_json),
       cmocka_unit_test(bad_input_exits_2),
       cmocka_unit_test(timeout_exits_1),
       cmocka_unit_test(refused_connection_exits_1),
+      cmocka_unit_test(over_tls),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

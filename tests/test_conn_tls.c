@@ -168,6 +168,37 @@ static void bad_files_refused(void **state) {
   assert_int_equal(iso_tls_new(&nocert, &t), ISO_E_INVAL);
 }
 
+/* Graceful close over TLS with a request the peer never answers: bounded by
+ * close_timeout_ms, the request canceled. */
+static void tls_graceful_close_bounded(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  iso_tls *s = server_tls(certs.server_cert, certs.server_key, false);
+  iso_tls *c = client_tls(certs.ca, false);
+  iso_conn_opts so = th_conn_opts();
+  so.tls = s;
+  th_server ts;
+  th_server_start(&ts, &loop, &so, TH_SILENT);
+  iso_conn_opts co = th_conn_opts();
+  co.tls = c;
+  co.tls_peer_name = "localhost";
+  co.close_timeout_ms = 80;
+  th_client tc;
+  assert_int_equal(th_client_connect(&tc, &loop, &co, ts.port), 0);
+  th_result r;
+  assert_int_equal(th_request(tc.conn, "000001", 10000, &r), 0);
+  assert_true(th_run_count(&loop, &ts.requests, 1, 2000));
+  uint64_t t0 = uv_now(&loop);
+  th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
+  assert_true(uv_now(&loop) - t0 >= 80 && uv_now(&loop) - t0 < 2000);
+  assert_int_equal(r.status, ISO_E_CANCELED);
+  th_server_close(&ts, &loop);
+  iso_tls_free(s);
+  iso_tls_free(c);
+  th_loop_close(&loop);
+}
+
 static void on_connect_status(iso_conn *conn, int status) {
   th_client *tc = iso_conn_data(conn);
   tc->connected = true;
@@ -229,6 +260,7 @@ int main(void) {
       cmocka_unit_test(expired_cert_refused),
       cmocka_unit_test(bad_files_refused),
       cmocka_unit_test(hanging_tls_peer_bounded),
+      cmocka_unit_test(tls_graceful_close_bounded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

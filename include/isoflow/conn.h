@@ -17,6 +17,16 @@
  *               immediate close.
  *   iso_server  listens on one loop, or on N worker loops (one thread each),
  *               and hands every accepted connection to the same machinery.
+ *   iso_pool    connections to one or more addresses, kept up (backoff with
+ *               jitter), round-robin over the healthy ones.
+ *   iso_tls     TLS 1.2+ (and mutual TLS) through OpenSSL memory BIOs.
+ *   iso_blocking  a client with its own loop thread, callable from any thread.
+ *
+ * Replying later (e.g. after a transaction completes): in on_inbound take
+ * iso_conn_ref(conn), copy what the reply needs (the frame is only valid
+ * during the call), and later, on the same loop, iso_conn_send then
+ * iso_conn_unref.  If the link died meanwhile the send fails with
+ * ISO_E_CLOSED and the memory stays valid until the unref.
  *
  * Handles are opaque and allocated by the library.  Rules, as in libuv:
  *   - a handle is used only from the thread running its loop (the blocking
@@ -282,6 +292,9 @@ typedef struct iso_conn_opts {
   const uint8_t *header;   /* default outgoing header (framing.header_len
                               bytes; NULL = zeros); copied at creation */
   uint32_t max_in_flight;  /* requests awaiting a response; 0 = 1024 */
+  uint32_t max_output;     /* bytes queued for a peer that does not read,
+                              past which sends and requests fail with
+                              ISO_E_BUSY; 0 = 8 MiB */
   uint32_t request_timeout_ms; /* default per request; 0 = 30000 */
   uint32_t connect_timeout_ms; /* 0 = 10000 (includes TLS and sign-on) */
   uint32_t close_timeout_ms;   /* graceful close and TLS shutdown bound;
@@ -338,25 +351,28 @@ void iso_conn_signon_done(iso_conn *conn, int status);
  * ISO_E_BUSY (max_in_flight reached), ISO_E_DUPLICATE_KEY (a request with the
  * same key is in flight), ISO_E_NOT_REQUEST (the MTI is a response),
  * ISO_E_CLOSED (not established, closing or closed), ISO_E_FRAME_TOO_LARGE,
+ * ISO_E_BUSY also when max_output bytes wait for a peer that does not read,
  * or the codec's error when the key cannot be read.
  */
 int iso_conn_request(iso_conn *conn, const iso_frame *frame,
                      uint32_t timeout_ms, iso_response_cb cb, void *data);
 
-/** iso_conn_request_msg -- iso_conn_request with a message packed with the
- *  connection's spec (pack errors are returned as they are). */
+/** iso_conn_request_msg -- iso_conn_request with msg packed (with its own
+ *  spec) at the call; pack errors are returned as they are.  The message is
+ *  not kept: the caller may change or free it at once. */
 int iso_conn_request_msg(iso_conn *conn, const iso_msg *msg,
                          uint32_t timeout_ms, iso_response_cb cb, void *data);
 
 /**
  * iso_conn_send -- sends a frame that expects no response (a reply to an
  * inbound request, an advice).  Copied.  Returns 0, ISO_E_CLOSED when the
- * link is not up (or already failed), ISO_E_FRAME_TOO_LARGE.
+ * link is not up (or already failed), ISO_E_FRAME_TOO_LARGE, ISO_E_BUSY when
+ * max_output bytes are already waiting for the peer to read.
  */
 int iso_conn_send(iso_conn *conn, const iso_frame *frame);
 
-/** iso_conn_send_msg -- iso_conn_send with a message packed with the
- *  connection's spec. */
+/** iso_conn_send_msg -- iso_conn_send with msg packed (with its own spec)
+ *  at the call. */
 int iso_conn_send_msg(iso_conn *conn, const iso_msg *msg);
 
 /**
@@ -390,10 +406,14 @@ bool iso_conn_signed_on(const iso_conn *conn);
 void *iso_conn_data(const iso_conn *conn);
 void iso_conn_set_data(iso_conn *conn, void *data);
 
+/** iso_conn_spec -- the spec of the connection's options (may be NULL). */
+const iso_spec *iso_conn_spec(const iso_conn *conn);
+
 /** iso_conn_loop -- the loop the connection runs on. */
 uv_loop_t *iso_conn_loop(const iso_conn *conn);
 
-/** iso_conn_stats -- a copy of the connection's counters. */
+/** iso_conn_stats_read -- a copy of the connection's counters (its loop's
+ *  thread, or any thread for a rough reading). */
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out);
 
 /** iso_conn_peer -- the peer's address into out; ISO_E_STATE when not
@@ -408,7 +428,8 @@ typedef struct iso_server iso_server;
 
 /** Called on the worker loop for each accepted (and TLS-established)
  *  connection; conn stays valid until on_closed/on_failed of conn_opts
- *  returns, or longer with iso_conn_ref. */
+ *  returns, or longer with iso_conn_ref.  The server owns the handle (see
+ *  iso_conn_close for what closing it does). */
 typedef void (*iso_server_conn_cb)(iso_server *server, iso_conn *conn);
 
 /** Options of a server. */

@@ -369,7 +369,7 @@ static void raw_accept(uv_stream_t *l, int status) {
   raw->handles++;
   assert_int_equal(uv_accept(l, (uv_stream_t *)&raw->peer), 0);
   raw->accepted = true;
-  uv_read_start((uv_stream_t *)&raw->peer, raw_alloc, raw_read);
+  if (!raw->no_read) uv_read_start((uv_stream_t *)&raw->peer, raw_alloc, raw_read);
   if (!raw->wait_for_request) raw_write_all(raw);
 }
 

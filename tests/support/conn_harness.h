@@ -43,7 +43,7 @@ iso_conn_opts th_conn_opts(void);
 /* ---- a test server ---------------------------------------------------- */
 typedef enum th_mode { TH_ECHO = 0, TH_HOLD, TH_SILENT } th_mode;
 
-#define TH_HELD_MAX 64
+#define TH_HELD_MAX 600
 typedef struct th_held {
   iso_conn *conn;
   uint8_t payload[256];
@@ -117,6 +117,7 @@ typedef struct th_raw {
   bool one_at_a_time;
   bool close_after;
   bool wait_for_request; /* write only once the peer sent something */
+  bool no_read;          /* never read: the peer's output piles up */
   bool written;
   uint8_t received[4096];
   size_t nreceived;
