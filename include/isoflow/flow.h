@@ -469,8 +469,11 @@ typedef void (*iso_flow_recover_cb)(iso_flow_loop *fl, uint64_t tx_id,
  * persistent values in the context.  Undecided: the decision ABORT is
  * journaled first, then abort runs on every participant of the flow and its
  * groups that has one, in reverse definition order.  Either way the journal
- * then gets a completion event for tx_id.  cb(status 0) runs on fl's loop
- * when done.  Errors (cb not called): ISO_E_NOT_FOUND when a named
+ * then gets a completion event for tx_id.  cb runs on fl's loop when done
+ * -- possibly before this call returns (synchronous participants, nothing to
+ * wait for) -- with status 0 after a commit, ISO_E_ABORTED after an abort,
+ * ISO_E_JOURNAL when the journal failed the decision of an undecided one.
+ * Errors (cb not called): ISO_E_NOT_FOUND when a named
  * participant is not in the flow, ISO_E_INVAL, ISO_E_NOMEM, ISO_E_STATE.
  * Recovery transactions bypass overload and idempotency.
  */
