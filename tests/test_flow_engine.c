@@ -349,6 +349,17 @@ static void blocking_participant_runs_on_pool(void **state) {
                       "a.prepare b.prepare c.prepare a.commit b.commit c.commit");
   assert_true(b.prepare_thread != a.prepare_thread);
   assert_true(c.prepare_thread == a.prepare_thread);
+  assert_true(b.second_thread != a.second_thread); /* commit on the pool too */
+  assert_true(c.second_thread == a.second_thread);
+  /* Aborting: the blocking participant's abort also runs on the pool. */
+  fx_log_reset();
+  c.result = ISO_ABORTED;
+  fx_request(&e.req, "0100", "000002", "000000001000");
+  env_run(&e, &d);
+  assert_int_equal(d.status, ISO_E_ABORTED);
+  assert_string_equal(fx_log, "a.prepare b.prepare c.prepare c.abort b.abort "
+                              "a.abort");
+  assert_true(b.second_thread != a.second_thread);
   env_end(&e);
 }
 

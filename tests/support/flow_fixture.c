@@ -57,6 +57,7 @@ static const char *fx_select(iso_tx *tx, void *data) {
 static void fx_commit(iso_tx *tx, void *data) {
   fx_part *p = data;
   p->commits++;
+  p->second_thread = (unsigned long)pthread_self();
   p->recovery_seen = iso_tx_is_recovery(tx);
   fx_log_add(p->name, "commit");
 }
@@ -64,6 +65,7 @@ static void fx_commit(iso_tx *tx, void *data) {
 static void fx_abort(iso_tx *tx, void *data) {
   fx_part *p = data;
   p->aborts++;
+  p->second_thread = (unsigned long)pthread_self();
   p->recovery_seen = iso_tx_is_recovery(tx);
   fx_log_add(p->name, "abort");
 }
