@@ -122,7 +122,7 @@ static result run(unsigned long n, bool key, const char *dir) {
     iso_msg_set_str(m, 41, "TERM0001");
     iso_msg_set_str(m, 49, "840");
   }
-  unsigned long window = getenv("BENCH_WINDOW") ? strtoul(getenv("BENCH_WINDOW"), NULL, 10) : 32768, submitted = 0;
+  unsigned long window = getenv("BENCH_WINDOW") ? strtoul(getenv("BENCH_WINDOW"), NULL, 10) : 8192, submitted = 0;
   in_flight = done_count = 0;
   double t0 = now_s();
   while (done_count < n) {
