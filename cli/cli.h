@@ -23,6 +23,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_BAD_INPUT = 2 };
 int cli_decode(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_spec(int argc, char **argv);
+int cli_send(int argc, char **argv);
 int cli_journal(int argc, char **argv); /* cli/journal.c */
 
 /* ---- framing (frame_io.c) ---------------------------------------------- */

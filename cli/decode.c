@@ -2,7 +2,8 @@
  * cli/decode.c -- `isoflow decode`: wire messages to JSON, one object a line,
  * masked unless --unmasked.  Input is a binary stream of frames, or with
  * --hex one message a line as hex text (including the length header when
- * --frame is given).  Stops at the first bad message with exit status 2 and
+ * --frame is given).  Zero-length frames (keep-alives) are skipped.  Stops
+ * at the first bad message with exit status 2 and
  * one line on stderr naming the message, the field and the offset.
  */
 #include <stdlib.h>
@@ -129,8 +130,12 @@ static int decode_frames(decoder *d, FILE *in) {
       status = cli_bad_input("decode", d->unit, n, &err);
       break;
     }
+    if (d->opts.frame == CLI_FRAME_NONE) {
+      status = decode_one(d, n, frame.data, frame.len);
+      break;
+    }
+    if (frame.len == 0) continue; /* a zero-length keep-alive */
     status = decode_one(d, n, frame.data, frame.len);
-    if (d->opts.frame == CLI_FRAME_NONE) break;
   }
   free(frame.data);
   return status;

@@ -106,10 +106,7 @@ static int read_all(FILE *in, cli_buf *b, const char **why) {
 int cli_frame_read(FILE *in, cli_frame f, cli_buf *b, const char **why,
                    size_t *offset) {
   *offset = 0;
-  if (f == CLI_FRAME_NONE) {
-    int rc = read_all(in, b, why);
-    return rc;
-  }
+  if (f == CLI_FRAME_NONE) return read_all(in, b, why);
   uint8_t hdr[4];
   size_t hlen = cli_frame_header_len(f);
   size_t got = fread(hdr, 1, hlen, in);
@@ -124,15 +121,23 @@ int cli_frame_read(FILE *in, cli_frame f, cli_buf *b, const char **why,
     *why = "length header is not a number";
     return -1;
   }
-  if (!cli_buf_reserve(b, (size_t)len + 1)) {
-    *why = "out of memory";
-    return -1;
-  }
-  b->len = fread(b->data, 1, (size_t)len, in);
-  if (b->len < (size_t)len) {
-    *why = "input ends before the end of the frame";
-    *offset = hlen + b->len;
-    return -1;
+  /* Grow with the bytes that actually arrive, so that a bogus header
+   * announcing gigabytes costs nothing before the input runs out. */
+  b->len = 0;
+  while (b->len < (size_t)len) {
+    size_t want = (size_t)len - b->len;
+    if (want > 65536) want = 65536;
+    if (!cli_buf_reserve(b, b->len + want)) {
+      *why = "out of memory";
+      return -1;
+    }
+    size_t got_now = fread(b->data + b->len, 1, want, in);
+    b->len += got_now;
+    if (got_now < want) {
+      *why = "input ends before the end of the frame";
+      *offset = hlen + b->len;
+      return -1;
+    }
   }
   return 1;
 }

@@ -108,39 +108,48 @@ void iso__ebcdic_encode(const uint8_t *in, size_t n, uint8_t *out) {
   for (size_t i = 0; i < n; i++) out[i] = iso__ascii_to_ebcdic[in[i]];
 }
 
-/* Nibble for a character, or 0xFF when it cannot be packed. */
-static inline uint8_t bcd_nibble(uint8_t c, bool track) {
-  if (c >= '0' && c <= '9') return (uint8_t)(c - '0');
-  if (track && (c == '=' || c == 'D')) return 0x0D;
-  return 0xFF;
-}
+/* Nibble for a character, or 0xFF when it cannot be packed: digits, and
+ * for track data also the separator ('=' or 'D' -> D). */
+static const uint8_t digit_nibble[256] = {
+    [0 ... '0' - 1] = 0xFF, ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3,
+    ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['9' + 1 ... 255] = 0xFF,
+};
+static const uint8_t track_nibble[256] = {
+    [0 ... '0' - 1] = 0xFF, ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3,
+    ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    [':' ... '<'] = 0xFF, ['='] = 0x0D, ['>' ... 'C'] = 0xFF, ['D'] = 0x0D,
+    ['E' ... 255] = 0xFF,
+};
 
 int iso__bcd_encode(const char *in, size_t ndigits, uint8_t *out, bool left,
                     bool track, size_t *bad) {
   const uint8_t *s = (const uint8_t *)in;
-  /* A right-aligned odd count starts with a pad nibble: index -1. */
-  size_t shift = (!left && (ndigits & 1)) ? 1 : 0;
-  size_t nbytes = (ndigits + 1) / 2;
-  for (size_t b = 0; b < nbytes; b++) {
-    uint8_t hi = 0, lo = 0;
-    size_t ih = 2 * b, il = 2 * b + 1; /* positions counting the pad */
-    if (ih >= shift && ih - shift < ndigits) {
-      hi = bcd_nibble(s[ih - shift], track);
-      if (hi == 0xFF) {
-        if (bad) *bad = ih - shift;
-        return -1;
-      }
-    }
-    if (il - shift < ndigits) {
-      lo = bcd_nibble(s[il - shift], track);
-      if (lo == 0xFF) {
-        if (bad) *bad = il - shift;
-        return -1;
-      }
-    }
-    out[b] = (uint8_t)(hi << 4 | lo);
+  const uint8_t *nib = track ? track_nibble : digit_nibble;
+  size_t i = 0, o = 0;
+  if ((ndigits & 1) && !left) { /* right-aligned: the pad nibble leads */
+    if (nib[s[0]] == 0xFF) goto fail;
+    out[o++] = nib[s[0]];
+    i = 1;
+  }
+  for (; i + 2 <= ndigits; i += 2) {
+    uint8_t hi = nib[s[i]], lo = nib[s[i + 1]];
+    if (hi == 0xFF || lo == 0xFF) goto fail;
+    out[o++] = (uint8_t)(hi << 4 | lo);
+  }
+  if (i < ndigits) { /* left-aligned: the pad nibble trails */
+    if (nib[s[i]] == 0xFF) goto fail;
+    out[o++] = (uint8_t)(nib[s[i]] << 4);
   }
   return 0;
+fail:
+  for (size_t k = 0; k < ndigits; k++) {
+    if (nib[s[k]] == 0xFF) {
+      if (bad) *bad = k;
+      break;
+    }
+  }
+  return -1;
 }
 
 static inline int bcd_walk(const uint8_t *in, size_t ndigits, char *out,
@@ -188,7 +197,16 @@ int iso__bcd_check(const uint8_t *in, size_t ndigits, bool left, bool track,
 }
 
 bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, in + i, 8);
+    if (!iso__word_is_digits(x)) break;
+  }
+  unsigned acc = 0;
+  for (size_t j = i; j < n; j++) acc |= (unsigned)(in[j] - '0') > 9;
+  if (!acc) return true;
+  for (; i < n; i++) {
     if ((unsigned)(in[i] - '0') > 9) {
       if (bad) *bad = i;
       return false;
@@ -197,23 +215,32 @@ bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad) {
   return true;
 }
 
-/* Character classes, one bit each, for iso__check_content. */
-enum { C_DIGIT = 1, C_ALPHA = 2, C_SPACE = 4, C_PRINT = 8, C_TRACK = 16 };
+/* Character classes for iso__check_content and iso__quick_content_ok. */
+#define C_DIGIT ISO__C_DIGIT
+#define C_ALPHA ISO__C_ALPHA
+#define C_SPACE ISO__C_SPACE
+#define C_PRINT ISO__C_PRINT
+#define C_TRACK ISO__C_TRACK
 
-static uint8_t char_class(uint8_t c) {
-  uint8_t k = 0;
-  if (c >= '0' && c <= '9') k |= C_DIGIT | C_TRACK;
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) k |= C_ALPHA;
-  if (c == ' ') k |= C_SPACE;
-  if (c >= 0x20 && c <= 0x7E) k |= C_PRINT;
-  if (c == '=' || c == 'D') k |= C_TRACK;
-  return k;
-}
+const uint8_t iso__char_class[256] = {
+    [' '] = C_SPACE | C_PRINT,
+    ['!' ... '/'] = C_PRINT,
+    ['0' ... '9'] = C_DIGIT | C_TRACK | C_PRINT,
+    [':' ... '<'] = C_PRINT,
+    ['='] = C_TRACK | C_PRINT,
+    ['>' ... '@'] = C_PRINT,
+    ['A' ... 'C'] = C_ALPHA | C_PRINT,
+    ['D'] = C_ALPHA | C_TRACK | C_PRINT,
+    ['E' ... 'Z'] = C_ALPHA | C_PRINT,
+    ['[' ... '`'] = C_PRINT,
+    ['a' ... 'z'] = C_ALPHA | C_PRINT,
+    ['{' ... '~'] = C_PRINT,
+};
 
 static int check_class(const uint8_t *in, size_t n, uint8_t want, int code,
                        size_t *bad) {
   for (size_t i = 0; i < n; i++) {
-    if (!(char_class(in[i]) & want)) {
+    if (!(iso__char_class[in[i]] & want)) {
       if (bad) *bad = i;
       return code;
     }
@@ -232,8 +259,17 @@ int iso__check_content(uint8_t content, const uint8_t *in, size_t n,
       return check_class(in, n, C_ALPHA | C_DIGIT | C_SPACE, ISO_E_BAD_CHAR,
                          bad);
     case ISO_CONTENT_ANS:
-    case ISO_CONTENT_NS:
-      return check_class(in, n, C_PRINT, ISO_E_BAD_CHAR, bad);
+    case ISO_CONTENT_NS: {
+      size_t i = 0;
+      for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, in + i, 8);
+        if (!iso__word_is_printable(x)) break;
+      }
+      int rc = check_class(in + i, n - i, C_PRINT, ISO_E_BAD_CHAR, bad);
+      if (rc && bad) *bad += i;
+      return rc;
+    }
     case ISO_CONTENT_Z:
       return check_class(in, n, C_TRACK, ISO_E_NOT_NUMERIC, bad);
     case ISO_CONTENT_XN:

@@ -77,6 +77,133 @@ int iso__bcd_check(const uint8_t *in, size_t ndigits, bool left, bool track,
  *  gets the index of the first non-digit. */
 bool iso__is_digits(const uint8_t *in, size_t n, size_t *bad);
 
+/* Eight bytes at a time: a byte b is a digit when its high nibble is 3 and
+ * b + 6 keeps it 3 (0x30..0x39 + 6 stays below 0x40).  When every high
+ * nibble is 3 no addition carries into the next byte, so the test is exact
+ * for the whole word. */
+static inline bool iso__word_is_digits(uint64_t x) {
+  const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+  return (x & hi) == three && ((x + 0x0606060606060606ull) & hi) == three;
+}
+
+/* Printable ASCII (0x20..0x7E) in eight bytes: none below 0x20, none with
+ * the top bit, none equal to 0x7F (the classic "has less than" and "has
+ * zero byte" word tricks). */
+static inline bool iso__word_is_printable(uint64_t x) {
+  const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  uint64_t below = (x - ones * 0x20) & ~x & highs;
+  uint64_t y = x ^ (ones * 0x7F);
+  uint64_t del = (y - ones) & ~y & highs;
+  return !((x & highs) | below | del);
+}
+
+/* Track data (digits and '=') in eight bytes: each '=' (0x3D) is turned
+ * into '0' (0x30) and the word must then be all digits.  The zero-byte mask
+ * used here is the exact form (no false positives).  'D' as a separator is
+ * left to the byte-by-byte check. */
+static inline bool iso__word_is_track(uint64_t x) {
+  const uint64_t low7 = 0x7F7F7F7F7F7F7F7Full;
+  uint64_t y = x ^ 0x3D3D3D3D3D3D3D3Dull;
+  uint64_t zero = ~(((y & low7) + low7) | y | low7); /* 0x80 where '=' */
+  return iso__word_is_digits(x - (zero >> 7) * 0x0D);
+}
+
+/* Up to 7 digits, without a byte loop: the value is read in two
+ * overlapping halves and the rest of the word filled with '0'. */
+static inline bool iso__short_is_digits(const uint8_t *in, size_t n) {
+  uint64_t x = 0x3030303030303030ull;
+  if (n >= 4) {
+    uint32_t a, b;
+    __builtin_memcpy(&a, in, 4);
+    __builtin_memcpy(&b, in + n - 4, 4);
+    x = (uint64_t)a << 32 | b;
+  } else if (n >= 2) {
+    uint16_t a, b;
+    __builtin_memcpy(&a, in, 2);
+    __builtin_memcpy(&b, in + n - 2, 2);
+    x = 0x3030303000000000ull | (uint64_t)a << 16 | b;
+  } else if (n == 1) {
+    x = 0x3030303030303000ull | in[0];
+  }
+  return iso__word_is_digits(x);
+}
+
+/* Character classes (iso__char_class[c] is a mask of these). */
+enum {
+  ISO__C_DIGIT = 1,
+  ISO__C_ALPHA = 2,
+  ISO__C_SPACE = 4,
+  ISO__C_PRINT = 8,
+  ISO__C_TRACK = 16 /* digits, '=' and 'D' */
+};
+extern const uint8_t iso__char_class[256];
+
+/* Whether all of in[0..n) pass the word test: whole words, then the last 8
+ * bytes again (overlapping) so that no byte loop is needed. */
+#define ISO__ALL_WORDS(in, n, word_ok)                  \
+  do {                                                  \
+    uint64_t x_;                                        \
+    size_t i_ = 0;                                      \
+    for (; i_ + 8 <= (n); i_ += 8) {                    \
+      __builtin_memcpy(&x_, (in) + i_, 8);              \
+      if (!word_ok(x_)) return false;                   \
+    }                                                   \
+    if (i_ < (n)) {                                     \
+      __builtin_memcpy(&x_, (in) + (n) - 8, 8);         \
+      if (!word_ok(x_)) return false;                   \
+    }                                                   \
+    return true;                                        \
+  } while (0)
+
+/** iso__quick_content_ok -- a yes-only fast answer for the hot paths:
+ *  true when in[0..n) is surely valid content; false means "ask
+ *  iso__check_content" (which also finds the bad byte and its code). */
+static inline bool iso__quick_content_ok(uint8_t content, const uint8_t *in,
+                                         size_t n) {
+  uint8_t want;
+  switch (content) {
+    case ISO_CONTENT_N:
+      if (n >= 8) ISO__ALL_WORDS(in, n, iso__word_is_digits);
+      return iso__short_is_digits(in, n);
+    case ISO_CONTENT_ANS:
+    case ISO_CONTENT_NS:
+      if (n >= 8) ISO__ALL_WORDS(in, n, iso__word_is_printable);
+      want = ISO__C_PRINT;
+      break;
+    case ISO_CONTENT_AN:
+      want = ISO__C_ALPHA | ISO__C_DIGIT | ISO__C_SPACE;
+      break;
+    case ISO_CONTENT_A:
+      want = ISO__C_ALPHA | ISO__C_SPACE;
+      break;
+    case ISO_CONTENT_Z:
+      if (n >= 8) {
+        bool words_ok = true;
+        size_t i = 0;
+        for (; i + 8 <= n && words_ok; i += 8) {
+          uint64_t x;
+          __builtin_memcpy(&x, in + i, 8);
+          words_ok = iso__word_is_track(x);
+        }
+        if (words_ok && i < n) {
+          uint64_t x;
+          __builtin_memcpy(&x, in + n - 8, 8);
+          words_ok = iso__word_is_track(x);
+        }
+        if (words_ok) return true;
+      }
+      want = ISO__C_TRACK; /* short, or a 'D' separator somewhere */
+      break;
+    case ISO_CONTENT_B:
+      return true;
+    default:
+      return false; /* amounts: the sign needs the full check */
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!(iso__char_class[in[i]] & want)) return false;
+  return true;
+}
+
 /**
  * iso__check_content -- checks a canonical value against a content class:
  * n digits; a letters (and spaces); an letters, digits, spaces; ans and ns

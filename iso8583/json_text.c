@@ -18,22 +18,6 @@ void iso__out_init(iso__out *o, char *buf, size_t cap) {
   o->len = 0;
 }
 
-void iso__out_bytes(iso__out *o, const void *p, size_t n) {
-  /* Keep one byte for the NUL; past the end only count. */
-  if (o->len < o->cap) {
-    size_t room = o->cap - 1 - o->len;
-    memcpy(o->buf + o->len, p, n < room ? n : room);
-  }
-  o->len += n;
-}
-
-void iso__out_char(iso__out *o, char c) {
-  if (o->len + 1 < o->cap) o->buf[o->len] = c;
-  o->len++;
-}
-
-void iso__out_str(iso__out *o, const char *s) { iso__out_bytes(o, s, strlen(s)); }
-
 void iso__out_uint(iso__out *o, unsigned long v) {
   char tmp[24];
   size_t i = sizeof tmp;

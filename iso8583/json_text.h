@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "isoflow/error.h"
 
@@ -25,9 +26,26 @@ typedef struct iso__out {
 /** iso__out_init -- a writer into buf[0..cap); buf may be NULL when cap is 0. */
 void iso__out_init(iso__out *o, char *buf, size_t cap);
 
-void iso__out_bytes(iso__out *o, const void *p, size_t n);
-void iso__out_char(iso__out *o, char c);
-void iso__out_str(iso__out *o, const char *s);
+/* The three primitives every rendering step goes through are inline: the
+ * renderers call them once or more per field. */
+static inline void iso__out_bytes(iso__out *o, const void *p, size_t n) {
+  /* Keep one byte for the NUL; past the end only count. */
+  if (o->len < o->cap) {
+    size_t room = o->cap - 1 - o->len;
+    memcpy(o->buf + o->len, p, n < room ? n : room);
+  }
+  o->len += n;
+}
+
+static inline void iso__out_char(iso__out *o, char c) {
+  if (o->len + 1 < o->cap) o->buf[o->len] = c;
+  o->len++;
+}
+
+static inline void iso__out_str(iso__out *o, const char *s) {
+  iso__out_bytes(o, s, strlen(s));
+}
+
 void iso__out_uint(iso__out *o, unsigned long v);
 /** iso__out_repeat -- `n` copies of c (indentation, masking). */
 void iso__out_repeat(iso__out *o, char c, size_t n);
@@ -71,7 +89,10 @@ struct cJSON;
  * iso__json_parse -- parses text[0..len) with cJSON, allowing only white
  * space after the value.  Returns the tree (the caller frees it with
  * cJSON_Delete), or NULL with err filled: ISO_E_BAD_JSON, field -1, offset
- * where parsing failed.
+ * where parsing failed.  cJSON also cannot tell running out of memory from
+ * malformed text: both come back as ISO_E_BAD_JSON.  (cJSON records its last
+ * error in a global too; nothing here reads it, but two threads failing to
+ * parse at once write it concurrently.)
  */
 struct cJSON *iso__json_parse(const char *text, size_t len, iso_error *err);
 

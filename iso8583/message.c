@@ -126,9 +126,11 @@ static int check_settable(const iso_msg *m, int field, const void *value,
 }
 
 int iso_msg_set(iso_msg *m, int field, const void *value, size_t len) {
+  static const uint8_t empty[1];
   int rc = check_settable(m, field, value, len);
   if (rc) return rc;
-  return iso__msg_put(m, field, value, (uint32_t)len, 0);
+  /* An empty value never carries a NULL pointer into memcpy. */
+  return iso__msg_put(m, field, len ? value : empty, (uint32_t)len, 0);
 }
 
 int iso_msg_set_copy(iso_msg *m, int field, const void *value, size_t len) {

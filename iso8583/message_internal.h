@@ -20,6 +20,11 @@
 /* The slot holds the field's wire form (BCD, EBCDIC, hex) rather than its
  * canonical form; `len` is still the canonical length. */
 #define ISO__SLOT_WIRE 1u
+/* The value was read off the wire by unpack and passed its checks; pack
+ * writes it back as it is, without the checks it applies to values a
+ * caller sets (unpack does not check alphanumeric classes: what a host sent
+ * is relayed unchanged). */
+#define ISO__SLOT_VERIFIED 2u
 
 /** iso__msg_put -- stores (data, len, flags) for field n, replacing any
  *  previous value.  ISO_E_NOMEM when the slot table cannot grow. */

@@ -10,10 +10,15 @@
 
 #include <string.h>
 
-#include "iso8583/encoding.h"
 
 static bool valid(const char *mti) {
-  return mti && iso__is_digits((const uint8_t *)mti, 4, NULL);
+  /* Byte by byte, stopping at the first non-digit: a short string is not
+   * read past its NUL, and an MTI need not be NUL-terminated (iso_peek_fields
+   * hands out 4 bare characters), so no more than 4 bytes are read. */
+  if (!mti) return false;
+  for (int i = 0; i < 4; i++)
+    if (mti[i] < '0' || mti[i] > '9') return false;
+  return true;
 }
 
 bool iso_mti_is_response(const char *mti) {

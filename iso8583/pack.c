@@ -5,8 +5,8 @@
  * (content, length, padding) and, while it fits, encoded straight into the
  * buffer; once the buffer is short the pass goes on checking and counting
  * only, so ISO_E_NOSPC can report the full size needed.  A content or length
- * error wins over ISO_E_NOSPC.  Values held in wire form (from unpack) were
- * checked when they were read and are copied as they are.
+ * error wins over ISO_E_NOSPC.  Values read by unpack (ISO__SLOT_VERIFIED)
+ * were checked when they were read and are copied as they are.
  */
 #include "isoflow/iso8583.h"
 
@@ -72,6 +72,13 @@ static inline uint8_t padded_at(const uint8_t *v, uint32_t len, uint32_t total,
 /* Writes `total` digits (the value padded) as BCD into out. */
 static void put_bcd(uint8_t *out, const uint8_t *v, uint32_t len,
                     uint32_t total, int pad, uint8_t pc, bool left_aligned) {
+  if (total == len) {
+    /* Unpadded, the usual case: pairs of digits.  The value was checked
+     * against its content, so the track table (digits, '=', 'D') is right
+     * for every field here. */
+    iso__bcd_encode((const char *)v, len, out, left_aligned, true, NULL);
+    return;
+  }
   uint32_t nbytes = (total + 1) / 2;
   uint32_t shift = (!left_aligned && (total & 1)) ? 1 : 0;
   for (uint32_t b = 0; b < nbytes; b++) {
@@ -138,7 +145,9 @@ static int check_value(const iso_field_def *d, int n, const iso__slot *s,
                        size_t at, uint32_t *total, int *pad, char *pc,
                        iso_error *err) {
   size_t bad = 0;
-  int rc = iso__check_content(d->content, s->data, s->len, &bad);
+  int rc = 0;
+  if (!iso__quick_content_ok(d->content, s->data, s->len))
+    rc = iso__check_content(d->content, s->data, s->len, &bad);
   if (rc)
     return iso__fail(err, rc, n, at,
                      rc == ISO_E_NOT_NUMERIC ? "non-digit in a numeric field"
@@ -160,78 +169,85 @@ static int check_value(const iso_field_def *d, int n, const iso__slot *s,
   return 0;
 }
 
-int iso_msg_pack(const iso_msg *m, uint8_t *buf, size_t cap, size_t *out_len,
-                 iso_error *err) {
+/* Writes the MTI and the bitmaps the present fields need, when they fit in
+ * cap; returns their size either way. */
+static size_t put_header(const iso_msg *m, uint8_t *buf, size_t cap) {
   const iso_spec *spec = m->spec;
-  if (!spec || (!buf && cap)) {
-    return iso__fail(err, ISO_E_INVAL, -1, 0, "no spec or no buffer");
-  }
-  if (!m->mti[0]) return iso__fail(err, ISO_E_BAD_MTI, 0, 0, "MTI not set");
-
-  /* Header: MTI then the bitmaps the present fields need. */
   uint64_t words[3] = {m->present[0], m->present[1], m->present[2]};
-  words[0] &= ~1ull; /* bit of field 1 */
-  words[1] &= ~1ull; /* bit of field 65 */
-  if (words[2]) words[1] |= 1; /* field 65: tertiary bitmap follows */
-  if (words[1]) words[0] |= 1; /* field 1: secondary bitmap follows */
+  words[0] &= ~1ull;           /* bit of field 1 */
+  words[1] &= ~1ull;           /* bit of field 65 */
+  if (words[2]) words[1] |= 1; /* field 65: a tertiary bitmap follows */
+  if (words[1]) words[0] |= 1; /* field 1: a secondary bitmap follows */
   int nbitmaps = words[2] ? 3 : words[1] ? 2 : 1;
   size_t mti_bytes = spec->mti_enc == ISO_ENC_BCD ? 2 : 4;
-  size_t bitmap_bytes_each = spec->bitmap_enc == ISO_ENC_HEX ? 16 : 8;
-  size_t pos = mti_bytes + (size_t)nbitmaps * bitmap_bytes_each;
-  if (pos <= cap) {
-    if (spec->mti_enc == ISO_ENC_BCD)
-      iso__bcd_encode(m->mti, 4, buf, false, false, NULL);
-    else if (spec->mti_enc == ISO_ENC_EBCDIC)
-      iso__ebcdic_encode((const uint8_t *)m->mti, 4, buf);
-    else
-      memcpy(buf, m->mti, 4);
-    uint8_t *p = buf + mti_bytes;
-    for (int k = 0; k < nbitmaps; k++) {
-      uint8_t raw[8];
-      bitmap_bytes(words[k], raw);
-      if (spec->bitmap_enc == ISO_ENC_HEX) {
-        iso__hex_encode(raw, 8, (char *)p);
-        p += 16;
-      } else {
-        memcpy(p, raw, 8);
-        p += 8;
-      }
-    }
-  }
+  size_t each = spec->bitmap_enc == ISO_ENC_HEX ? 16 : 8;
+  size_t size = mti_bytes + (size_t)nbitmaps * each;
+  if (size > cap) return size;
 
+  if (spec->mti_enc == ISO_ENC_BCD)
+    iso__bcd_encode(m->mti, 4, buf, false, false, NULL);
+  else if (spec->mti_enc == ISO_ENC_EBCDIC)
+    iso__ebcdic_encode((const uint8_t *)m->mti, 4, buf);
+  else
+    memcpy(buf, m->mti, 4);
+  uint8_t *p = buf + mti_bytes;
+  for (int k = 0; k < nbitmaps; k++, p += each) {
+    uint8_t raw[8];
+    bitmap_bytes(words[k], raw);
+    if (spec->bitmap_enc == ISO_ENC_HEX)
+      iso__hex_encode(raw, 8, (char *)p);
+    else
+      memcpy(p, raw, 8);
+  }
+  return size;
+}
+
+/* Checks field n and writes it at buf[pos..] when it fits in cap; *size
+ * gets the bytes it takes (prefix included) either way. */
+static int put_field(const iso_msg *m, int n, uint8_t *buf, size_t cap,
+                     size_t pos, size_t *size, iso_error *err) {
+  const iso_field_def *d = &m->spec->fields[n];
+  const iso__field_wire *w = &m->spec->wire[n];
+  const iso__slot *s = &m->slots[m->index[n] - 1];
+  uint32_t total = s->len;
+  int pad = ISO_PAD_NONE;
+  char pc = 0;
+  bool as_read = s->flags & (ISO__SLOT_WIRE | ISO__SLOT_VERIFIED);
+  if (!as_read) {
+    int rc = check_value(d, n, s, pos, &total, &pad, &pc, err);
+    if (rc) return rc;
+  }
+  uint32_t wire = iso__wire_len(w->content, w->data_enc, total);
+  *size = (size_t)w->prefix_bytes + wire;
+  if (pos > cap || cap - pos < *size) return 0; /* counted, not written */
+  uint8_t *p = buf + pos;
+  if (w->prefix_digits) {
+    iso__prefix_write(p, total, w->prefix_digits, w->prefix_enc);
+    p += w->prefix_bytes;
+  }
+  if (as_read)
+    memcpy(p, s->data, wire);
+  else
+    put_data(p, d, s->data, s->len, total, pad, (uint8_t)pc);
+  return 0;
+}
+
+int iso_msg_pack(const iso_msg *m, uint8_t *buf, size_t cap, size_t *out_len,
+                 iso_error *err) {
+  if (!m->spec || (!buf && cap))
+    return iso__fail(err, ISO_E_INVAL, -1, 0, "no spec or no buffer");
+  if (!m->mti[0]) return iso__fail(err, ISO_E_BAD_MTI, 0, 0, "MTI not set");
+
+  size_t pos = put_header(m, buf, cap);
   for (int k = 0; k < 3; k++) {
     uint64_t bits = m->present[k];
     while (bits) {
-      int i = __builtin_ctzll(bits);
+      int n = k * 64 + __builtin_ctzll(bits) + 1;
       bits &= bits - 1;
-      int n = k * 64 + i + 1;
-      if (n == 1 || n == 65) continue; /* never set: iso_msg_set refuses */
-      const iso_field_def *d = &spec->fields[n];
-      const iso__field_wire *w = &spec->wire[n];
-      const iso__slot *s = &m->slots[m->index[n] - 1];
-      size_t at = pos;
-      uint32_t total = s->len, wire;
-      int pad = ISO_PAD_NONE;
-      char pc = 0;
-      bool raw = s->flags & ISO__SLOT_WIRE;
-      if (!raw) {
-        int rc = check_value(d, n, s, at, &total, &pad, &pc, err);
-        if (rc) return rc;
-      }
-      wire = iso__wire_len(w->content, w->data_enc, total);
-      size_t need = (size_t)w->prefix_bytes + wire;
-      if (pos + need <= cap) {
-        uint8_t *p = buf + pos;
-        if (w->prefix_digits) {
-          iso__prefix_write(p, total, w->prefix_digits, w->prefix_enc);
-          p += w->prefix_bytes;
-        }
-        if (raw)
-          memcpy(p, s->data, wire);
-        else
-          put_data(p, d, s->data, s->len, total, pad, (uint8_t)pc);
-      }
-      pos += need;
+      size_t size;
+      int rc = put_field(m, n, buf, cap, pos, &size, err);
+      if (rc) return rc;
+      pos += size;
     }
   }
   if (out_len) *out_len = pos;

@@ -137,6 +137,8 @@ int iso__spec_prepare(iso_spec *spec, iso_error *err) {
     return bad(err, 1, "bitmap encoding must be binary or hex");
 
   memset(spec->defined, 0, sizeof spec->defined);
+  spec->defined_wire[0] = spec->defined_wire[1] = 1ull << 63;
+  spec->defined_wire[2] = 0;
   memset(spec->wire, 0, sizeof spec->wire);
   for (int n = 2; n <= ISO_MAX_FIELD; n++) {
     const iso_field_def *d = &spec->fields[n];
@@ -156,6 +158,7 @@ int iso__spec_prepare(iso_spec *spec, iso_error *err) {
     if (d->length_type == ISO_LEN_FIXED)
       w->fixed_wire = iso__wire_len(d->content, d->data_enc, d->max_len);
     spec->defined[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
+    spec->defined_wire[(n - 1) >> 6] |= 1ull << (63 - ((n - 1) & 63));
   }
   spec->prepared = true;
   return 0;

@@ -55,6 +55,9 @@ struct iso_spec {
   /* Filled by iso__spec_prepare: */
   bool prepared;
   uint64_t defined[3]; /* bit (n - 1) for each defined field n */
+  uint64_t defined_wire[3]; /* the same in bitmap wire order: bit 63 of
+                               word k is field 64k + 1; the indicator
+                               bits (fields 1, 65) are set */
   iso__field_wire wire[ISO_MAX_FIELD + 1];
 };
 

@@ -6,10 +6,10 @@
  * is their canonical form (ASCII, binary) are stored as is; BCD, EBCDIC and
  * hex values are stored in wire form with ISO__SLOT_WIRE and decoded by
  * iso_msg_get.  Contents are checked here (digits, BCD nibbles and pad,
- * amount signs, track characters, hex), so a message that unpacks packs
- * again unchanged.  Alphanumeric classes (a, an, ans, ns) are not checked on
- * the way in: hosts put all sorts of bytes there and rejecting them helps no
- * one; pack checks them on the way out.
+ * amount signs, track characters, hex).  Alphanumeric classes (a, an, ans,
+ * ns) are not checked on the way in: hosts put all sorts of bytes there and
+ * rejecting them helps no one.  Slots are marked ISO__SLOT_VERIFIED, so a
+ * message that unpacks packs again to the same bytes.
  */
 #include "isoflow/iso8583.h"
 
@@ -45,14 +45,15 @@ int iso_msg_unpack(iso_msg *m, const uint8_t *buf, size_t len,
       if (rc) goto fail;
       rc = iso__check_field(w, n, data, clen, (size_t)(data - buf), err);
       if (rc) goto fail;
+      uint32_t flags = ISO__SLOT_VERIFIED | (w->canonical ? 0 : ISO__SLOT_WIRE);
       if (m->nslots < m->slot_cap) {
         /* Fast path of iso__msg_put: the field is new, the slot free. */
         m->slots[m->nslots] =
-            (iso__slot){data, clen, w->canonical ? 0 : ISO__SLOT_WIRE};
+            (iso__slot){data, clen, flags};
         m->index[n] = ++m->nslots;
         m->present[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
       } else {
-        rc = iso__msg_put(m, n, data, clen, w->canonical ? 0 : ISO__SLOT_WIRE);
+        rc = iso__msg_put(m, n, data, clen, flags);
         if (rc) {
           iso__fail(err, rc, n, (size_t)(data - buf), "out of memory");
           goto fail;

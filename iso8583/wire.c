@@ -10,6 +10,15 @@
 static int read_mti(const iso_spec *spec, const uint8_t *buf, size_t len,
                     char out[4], size_t *pos, iso_error *err) {
   char mti[4];
+  if (spec->mti_enc == ISO_ENC_ASCII && len >= 4) {
+    /* The common case without the general machinery. */
+    unsigned bad = 0;
+    for (int i = 0; i < 4; i++) bad |= (unsigned)(buf[i] - '0') > 9;
+    if (bad) return iso__fail(err, ISO_E_BAD_MTI, 0, 0, "MTI is not 4 digits");
+    if (out) memcpy(out, buf, 4);
+    *pos = 4;
+    return 0;
+  }
   size_t need = spec->mti_enc == ISO_ENC_BCD ? 2 : 4;
   if (len < need)
     return iso__fail(err, ISO_E_NEED_MORE, 0, 0, "MTI truncated");
@@ -52,9 +61,9 @@ static int read_bitmap(const iso_spec *spec, const uint8_t *buf, size_t len,
       return iso__fail(err, ISO_E_NEED_MORE, 1, at, "bitmap truncated");
     *pos = at + 8;
   }
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = v << 8 | bytes[i];
-  *out = v;
+  uint64_t v;
+  memcpy(&v, bytes, 8);
+  *out = __builtin_bswap64(v); /* big-endian on the wire */
   return 0;
 }
 
@@ -72,20 +81,14 @@ int iso__read_header(const iso_spec *spec, const uint8_t *buf, size_t len,
     rc = read_bitmap(spec, buf, len, &at, &bitmap[k], err);
     if (rc) return rc;
   }
-  /* Every named field must be defined.  The indicator bits (fields 1 and
-   * 65) are the bitmaps themselves; field 129 has no such role. */
+  /* Every named field must be defined (the indicator bits count as
+   * defined): one mask per bitmap, then the first offender if any. */
   for (int k = 0; k < 3; k++) {
-    uint64_t named = bitmap[k];
-    if (k < 2) named &= ~(1ull << 63);
-    /* spec->defined is in field order (bit n-1); compare bit by bit on the
-     * fields named, which are few. */
-    while (named) {
-      int i = __builtin_clzll(named);
-      named &= ~(1ull << (63 - i));
-      int n = k * 64 + i + 1;
-      if (!iso__spec_defines(spec, n))
-        return iso__fail(err, ISO_E_UNKNOWN_FIELD, n, where[k],
-                         "bitmap names a field the spec does not define");
+    uint64_t undefined = bitmap[k] & ~spec->defined_wire[k];
+    if (undefined) {
+      int n = k * 64 + __builtin_clzll(undefined) + 1;
+      return iso__fail(err, ISO_E_UNKNOWN_FIELD, n, where[k],
+                       "bitmap names a field the spec does not define");
     }
   }
   *pos = at;

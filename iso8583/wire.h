@@ -84,6 +84,8 @@ static inline int iso__read_field(const iso__field_wire *w, int n,
  * iso__check_field -- checks field n's wire data (at buffer offset `at`)
  * against its content: digits for numeric fields, nibbles and pad for BCD,
  * sign and digits for amounts, digits and '=' for tracks, hex characters.
+ * iso__check_field_slow is its out-of-line part, which also reports the
+ * error.
  */
 int iso__check_field_slow(const iso__field_wire *w, int n, const uint8_t *data,
                           uint32_t clen, size_t at, iso_error *err);
@@ -92,12 +94,11 @@ static inline int iso__check_field(const iso__field_wire *w, int n,
                                    const uint8_t *data, uint32_t clen,
                                    size_t at, iso_error *err) {
   if (w->check == ISO__CHECK_NONE) return 0;
-  if (w->check == ISO__CHECK_DIGITS) {
-    /* The common case, inline: ASCII digits. */
-    unsigned acc = 0;
-    for (uint32_t i = 0; i < clen; i++) acc |= (unsigned)(data[i] - '0') > 9;
-    if (!acc) return 0;
-  }
+  /* The common cases inline: ASCII digits and ASCII track data. */
+  if ((w->check == ISO__CHECK_DIGITS || (w->check == ISO__CHECK_TRACK &&
+                                         w->data_enc == ISO_ENC_ASCII)) &&
+      iso__quick_content_ok(w->content, data, clen))
+    return 0;
   return iso__check_field_slow(w, n, data, clen, at, err);
 }
 

@@ -96,6 +96,14 @@ echo "30313030ZZ" | "$BIN" decode --spec iso87a --hex > /dev/null 2> "$TMP/err"
 expect_bad "bad hex" $? "line 1" "offset 8"
 printf '\000\100%s' "$V1" | "$BIN" decode --spec iso87a --frame len2 > /dev/null 2> "$TMP/err"
 expect_bad "short frame" $? "frame 1"
+printf '\377\377%s' "$V1" | "$BIN" decode --spec iso87a --frame len2 > /dev/null 2> "$TMP/err"
+expect_bad "frame longer than the input" $? "frame 1" "ends before the end of the frame"
+printf '00X5%s' "$V1" | "$BIN" decode --spec iso87a --frame ascii4 > /dev/null 2> "$TMP/err"
+expect_bad "bad ascii4 header" $? "frame 1" "not a number"
+printf '\000\000\000\067%s\000\000\000\000' "$V1" |
+  "$BIN" decode --spec iso87a --frame len4 --unmasked > "$TMP/out" 2> "$TMP/err"
+expect_rc "keep-alive skipped" $? 0
+expect_eq "keep-alive skipped" "$(cat "$TMP/out")" "$J1"
 echo '{"0":"0100","4":"00000000010X","2":"4242424242424242"}' |
   "$BIN" encode --spec iso87a --hex > /dev/null 2> "$TMP/err"
 expect_bad "encode bad digit" $? "line 1" "field 4" "offset"

@@ -281,12 +281,108 @@ static void primitives(void **state) {
   assert_int_equal(iso__prefix_read(badbcd, 2, ISO_ENC_BCD), -1);
 }
 
+/* The hot-path yes-only answer agrees with the full check for every
+ * content class, every byte value, every position and several lengths
+ * (amounts, whose sign needs the full check, may only answer "ask"). */
+static void quick_content_check_agrees(void **state) {
+  (void)state;
+  static const size_t lens[] = {1, 5, 7, 8, 9, 15, 16, 19};
+  for (uint8_t content = ISO_CONTENT_N; content <= ISO_CONTENT_XN; content++) {
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+      size_t n = lens[l];
+      for (size_t at = 0; at < n; at++) {
+        for (int c = 0; c < 256; c++) {
+          uint8_t v[19];
+          memset(v, content == ISO_CONTENT_A ? 'Q' : '4', n);
+          v[at] = (uint8_t)c;
+          bool full = iso__check_content(content, v, n, NULL) == 0;
+          bool quick = iso__quick_content_ok(content, v, n);
+          if (quick && !full) fail_msg("content %d byte %d: quick said yes", content, c);
+          if (full && !quick && content != ISO_CONTENT_XN)
+            fail_msg("content %d byte %d len %zu: quick said no", content, c, n);
+        }
+      }
+    }
+  }
+}
+
+static void quick_track_check_with_many_separators(void **state) {
+  (void)state;
+  const uint8_t *ok = (const uint8_t *)"1=2==3=4=5=====6789=";
+  assert_true(iso__quick_content_ok(ISO_CONTENT_Z, ok, strlen((const char *)ok)));
+  const uint8_t *bad = (const uint8_t *)"1=2==3=4=5==>==6789=";
+  assert_false(iso__quick_content_ok(ISO_CONTENT_Z, bad, strlen((const char *)bad)));
+  const uint8_t *sep = (const uint8_t *)"4242424242424242D2512";
+  assert_true(iso__quick_content_ok(ISO_CONTENT_Z, sep, strlen((const char *)sep)));
+}
+
+/* MTI in EBCDIC and BCD; hex bitmaps read in either case. */
+static void mti_and_bitmap_encodings(void **state) {
+  (void)state;
+  iso_spec *s = codec_spec_new(ISO_ENC_EBCDIC, ISO_ENC_HEX);
+  codec_spec_set(s, 3, fixed(ISO_CONTENT_N, ISO_ENC_ASCII, 2));
+  const iso_spec *spec = codec_spec_ready(s);
+  iso_msg m;
+  iso_msg_init(&m, spec);
+  iso_msg_set_mti(&m, "0200");
+  iso_msg_set_str(&m, 3, "42");
+  uint8_t out[64];
+  size_t n;
+  assert_int_equal(iso_msg_pack(&m, out, sizeof out, &n, NULL), 0);
+  assert_string_equal(codec_hex(out, n), "F0F2F0F0" "32303030303030303030303030303030" "3432");
+  out[4] = 'g'; /* not a hex digit */
+  iso_error err = {0};
+  assert_int_equal(iso_msg_unpack(&m, out, n, &err), ISO_E_BAD_BITMAP);
+  out[4] = '2';
+  static const char lower[] = "2a00000000000000"; /* bits 3, 5, 7: undefined */
+  memcpy(out + 4, lower, 16);
+  assert_int_equal(iso_msg_unpack(&m, out, n, &err), ISO_E_UNKNOWN_FIELD);
+  assert_int_equal(err.field, 5);
+  memcpy(out + 4, "2000000000000000", 16);
+  char mti[4];
+  int f = 3;
+  iso_field_ref ref;
+  assert_int_equal(iso_peek_fields(spec, out, n, mti, &f, 1, &ref, NULL), 0);
+  assert_memory_equal(mti, "0200", 4);
+  out[0] = 0xC1; /* EBCDIC 'A' */
+  assert_int_equal(iso_msg_unpack(&m, out, n, &err), ISO_E_BAD_MTI);
+  iso_msg_cleanup(&m);
+  codec_spec_free(s);
+}
+
+/* The word-at-a-time checks agree with the byte-by-byte definition for
+ * every byte value at every position of a 19-byte value. */
+static void digit_and_printable_checks_are_exact(void **state) {
+  (void)state;
+  for (int c = 0; c < 256; c++) {
+    for (size_t at = 0; at < 19; at++) {
+      uint8_t d[19], p[19];
+      memset(d, '7', sizeof d);
+      memset(p, 'q', sizeof p);
+      d[at] = (uint8_t)c;
+      p[at] = (uint8_t)c;
+      size_t bad = 99;
+      bool digit = c >= '0' && c <= '9';
+      assert_int_equal(iso__is_digits(d, sizeof d, &bad), digit);
+      if (!digit) assert_int_equal(bad, at);
+      bool printable = c >= 0x20 && c <= 0x7E;
+      int rc = iso__check_content(ISO_CONTENT_ANS, p, sizeof p, &bad);
+      assert_int_equal(rc, printable ? 0 : ISO_E_BAD_CHAR);
+      if (!printable) assert_int_equal(bad, at);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(data_ascii),      cmocka_unit_test(data_ebcdic),
       cmocka_unit_test(data_bcd),        cmocka_unit_test(data_binary_and_hex),
       cmocka_unit_test(padding),         cmocka_unit_test(pack_validates),
       cmocka_unit_test(every_length_prefix), cmocka_unit_test(primitives),
+      cmocka_unit_test(digit_and_printable_checks_are_exact),
+      cmocka_unit_test(mti_and_bitmap_encodings),
+      cmocka_unit_test(quick_content_check_agrees),
+      cmocka_unit_test(quick_track_check_with_many_separators),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,12 +205,35 @@ static void bitmap_names_undefined_field(void **state) {
   codec_spec_free(s);
 }
 
+/* Alphanumeric contents are relayed as received, but a caller setting the
+ * same bytes is told they are not allowed. */
+static void alphanumerics_pass_through(void **state) {
+  (void)state;
+  const iso_spec *a = iso_spec_builtin("iso87a");
+  static const char msg[] = "0200" "0000000000800000" "TERM\x01\x7F" "01";
+  size_t len = strlen(msg);
+  iso_msg m;
+  iso_msg_init(&m, a);
+  assert_int_equal(iso_msg_unpack(&m, (const uint8_t *)msg, len, NULL), 0);
+  uint8_t out[64];
+  size_t n;
+  assert_int_equal(iso_msg_pack(&m, out, sizeof out, &n, NULL), 0);
+  assert_int_equal(n, len);
+  assert_memory_equal(out, msg, len);
+  assert_int_equal(iso_msg_set_str(&m, 41, "TERM\x01\x7F" "01"), 0);
+  iso_error err = {0};
+  assert_int_equal(iso_msg_pack(&m, out, sizeof out, &n, &err), ISO_E_BAD_CHAR);
+  assert_int_equal(err.field, 41);
+  iso_msg_cleanup(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(truncation_is_need_more),
       cmocka_unit_test(malformed_ascii),
       cmocka_unit_test(malformed_bcd),
       cmocka_unit_test(bitmap_names_undefined_field),
+      cmocka_unit_test(alphanumerics_pass_through),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,12 @@ static void set_get_and_errors(void **state) {
   assert_int_equal(iso_msg_peek(&m, 12, &p, &len), ISO_E_NO_FIELD);
   assert_int_equal(iso_msg_peek(&m, 11, &p, &len), 0);
   assert_int_equal(len, 6);
+  assert_int_equal(iso_msg_set(&m, 48, NULL, 0), 0); /* empty LLL value */
+  uint8_t wire[64];
+  size_t wlen;
+  assert_int_equal(iso_msg_pack(&m, wire, sizeof wire, &wlen, NULL), 0);
+  assert_memory_equal(wire + wlen - 3, "000", 3);
+  iso_msg_unset(&m, 48);
   assert_int_equal(iso_msg_set_str(&m, 11, ""), 0);
   assert_int_equal(iso_msg_get(&m, 11, buf, sizeof buf, &len), 0);
   assert_int_equal(len, 0);

@@ -167,6 +167,15 @@ static void mti_helpers(void **state) {
   assert_memory_equal(out, "1814", 4);
   assert_int_equal(iso_mti_response("0110", out), ISO_E_BAD_MTI);
   assert_int_equal(iso_mti_response("01a0", out), ISO_E_BAD_MTI);
+  assert_int_equal(iso_mti_response("011", out), ISO_E_BAD_MTI);
+  /* Four bare characters, as iso_peek_fields gives them: no over-read. */
+  char *bare = malloc(4);
+  memcpy(bare, "0420", 4);
+  assert_false(iso_mti_is_response(bare));
+  assert_false(iso_mti_is_repeat(bare));
+  assert_int_equal(iso_mti_response(bare, out), 0);
+  assert_memory_equal(out, "0430", 4);
+  free(bare);
 }
 
 int main(void) {

@@ -342,6 +342,10 @@ int iso_peek_fields(const iso_spec *spec, const uint8_t *buf, size_t len,
 /* MTI helpers                                                               */
 /* ------------------------------------------------------------------------ */
 
+/* These take the 4 MTI characters; a NUL after them is not needed (the mti
+ * of iso_peek_fields can be passed as is) and no more than 4 bytes are read.
+ * Anything that is not 4 digits is neither a response nor a repeat. */
+
 /** iso_mti_is_response -- the third digit (function) is odd: 0110, 0210,
  *  0410, 0430, 0810... */
 bool iso_mti_is_response(const char *mti);

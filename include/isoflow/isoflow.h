@@ -1,0 +1,15 @@
+/*
+ * isoflow/isoflow.h -- the umbrella header: everything public in isoflow.
+ *
+ *   error.h    the ISO_E_* codes, iso_strerror, iso_error detail
+ *   iso8583.h  the message codec: specs, messages, pack/unpack, describe
+ *   conn.h     framing, matched connections, server, pool, TLS, blocking client
+ */
+#ifndef ISOFLOW_ISOFLOW_H
+#define ISOFLOW_ISOFLOW_H
+
+#include "isoflow/error.h"
+#include "isoflow/iso8583.h"
+#include "isoflow/conn.h"
+
+#endif /* ISOFLOW_ISOFLOW_H */

@@ -1,0 +1,2 @@
+# install_test builds isoflow a second time (Release, no sanitizers).
+set(ISOFLOW_TIMEOUT_install_test 300)
