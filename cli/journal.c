@@ -1,6 +1,7 @@
 /*
  * cli/journal.c -- `isoflow journal`: dispatches to show, profile, verify,
- * prune (journal_show.c, journal_profile.c, journal_admin.c) and holds what
+ * prune, replay (journal_show.c, journal_profile.c, journal_admin.c,
+ * journal_replay.c) and holds what
  * they share: selection options, times, opening the journal.
  */
 #define _GNU_SOURCE
@@ -21,6 +22,7 @@ static const struct {
     {"profile", jcli_profile, "stage latencies: table, json, csv or svg"},
     {"verify", jcli_verify, "check the journal's consistency; exit 1 on a problem"},
     {"prune", jcli_prune, "remove completed transactions older than a time"},
+    {"replay", jcli_replay, "send journaled requests to a live host, compare answers"},
 };
 
 static void usage(FILE *out) {

@@ -67,5 +67,6 @@ int jcli_show(int argc, char **argv);
 int jcli_profile(int argc, char **argv);
 int jcli_verify(int argc, char **argv);
 int jcli_prune(int argc, char **argv);
+int jcli_replay(int argc, char **argv);
 
 #endif

@@ -69,6 +69,7 @@ int iso_journal_open(const iso_journal_config *cfg, iso_journal_db **out) {
   db->cfg.key_file = cfg->key_file; /* for messages during open only */
   rc = iso__schema_open(db, &db->rdb, !cfg->read_only, open_error, sizeof open_error);
   db->cfg.key_file = NULL;
+  if (!rc) rc = iso__protect_ready(&db->prot);
   if (rc) return fail_open(db, rc);
   if (!cfg->read_only) {
     rc = iso__schema_open(db, &db->wdb, false, open_error, sizeof open_error);
@@ -92,7 +93,7 @@ void iso_journal_close(iso_journal_db *db) {
   pthread_cond_destroy(&db->cv);
   pthread_mutex_destroy(&db->rd_mu);
   if (db->owned_spec) iso_spec_free(db->owned_spec);
-  OPENSSL_cleanse(&db->prot, sizeof db->prot);
+  iso__protect_free(&db->prot);
   free(db->path);
   free(db->vfs);
   free(db);

@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 
+#include <openssl/evp.h>
+
 #include "isoflow/journal.h"
 
 /* ---- growable byte buffer (record.c) ------------------------------------ */
@@ -77,7 +79,17 @@ typedef struct iso__protect {
   uint8_t hash_key[32];  /* HMAC key for PAN hashes: derived, or the salt */
   uint8_t check[16];     /* key check value stored in meta */
   bool prot[ISO_MAX_FIELD + 1];
+  /* ready for use (iso__protect_ready) */
+  EVP_MD *sha256;
+  EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
+  EVP_CIPHER *aes;
+  EVP_CIPHER_CTX *enc_tmpl; /* keyed AES-256-GCM, copied per record */
 } iso__protect;
+
+/* Prepares the HMAC states and the cipher once the keys are known; frees
+ * and wipes them. */
+int iso__protect_ready(iso__protect *p);
+void iso__protect_free(iso__protect *p);
 
 /* Reads and derives from the key file; *why gets a static-free message
  * into why_buf. ISO_E_KEY_FILE. */

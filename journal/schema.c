@@ -177,7 +177,9 @@ int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
     st = exec(c, "PRAGMA journal_mode=WAL");
     if (!st) st = exec(c, sync_sql(db->cfg.sync));
     /* Checkpoints in the writer's own time, in bigger steps. */
-    if (!st) st = exec(c, "PRAGMA wal_autocheckpoint=4000");
+    if (!st) st = exec(c, "PRAGMA wal_autocheckpoint=1000");
+    if (!st) st = exec(c, "PRAGMA cache_size=-65536");
+    if (!st) st = exec(c, "PRAGMA temp_store=MEMORY");
   }
   /* Take the write lock once at open: a journal another process holds
    * fails here, clearly, instead of at the first decision. */

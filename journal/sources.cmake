@@ -11,4 +11,5 @@ list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/verify.c
   ${CMAKE_CURRENT_LIST_DIR}/profile.c
   ${CMAKE_CURRENT_LIST_DIR}/recovery.c
+  ${CMAKE_CURRENT_LIST_DIR}/replay.c
 )

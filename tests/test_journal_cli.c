@@ -15,6 +15,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include <pthread.h>
+#include <uv.h>
+
+#include "isoflow/conn.h"
 #include "support/journal_support.h"
 
 static char out[1 << 16];
@@ -130,12 +134,79 @@ static void test_usage(void **s) {
   assert_non_null(strstr(out, "journal"));
 }
 
+/* ---- a live host for replay: approves everything but STAN 000004 ------- */
+
+static const iso_spec *host_spec;
+static int host_saw_clear_pan;
+
+static void host_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
+  if (kind != ISO_INBOUND_REQUEST) return;
+  iso_msg req, resp;
+  iso_msg_init(&req, host_spec);
+  iso_msg_init(&resp, host_spec);
+  if (iso_msg_unpack(&req, f->payload, f->len, NULL) == 0) {
+    char mti[4], stan[8] = "", pan[24] = "";
+    size_t n;
+    iso_mti_response(iso_msg_mti(&req), mti);
+    char m5[5];
+    memcpy(m5, mti, 4);
+    m5[4] = 0;
+    iso_msg_set_mti(&resp, m5);
+    iso_msg_get(&req, 11, stan, sizeof stan, &n);
+    if (iso_msg_get(&req, 2, pan, sizeof pan, &n) == 0 && !strcmp(pan, JT_PAN))
+      host_saw_clear_pan++;
+    iso_msg_set_str(&resp, 11, stan);
+    iso_msg_set_str(&resp, 41, "TERM0001");
+    iso_msg_set_str(&resp, 39, strcmp(stan, "000004") ? "00" : "51");
+    iso_conn_send_msg(conn, &resp);
+  }
+  iso_msg_cleanup(&req);
+  iso_msg_cleanup(&resp);
+}
+
+static void test_replay_to_host(void **s) {
+  (void)s;
+  host_spec = iso_spec_builtin("iso87a");
+  iso_journal_db *db;
+  assert_int_equal(jt_open("host.db", jt_key_file(false), false, &db), 0);
+  for (uint64_t id = 1; id <= 6; id++) /* 3 and 6 journaled 05 */
+    assert_int_equal(jt_log_tx(db, id, (unsigned)id, id % 3 ? ISO_DECISION_COMMIT : ISO_DECISION_ABORT, true), 0);
+  iso_journal_close(db);
+  char path[300];
+  jt_path(path, sizeof path, "host.db");
+  iso_server_opts so = {0};
+  so.conn.spec = host_spec;
+  so.conn.on_inbound = host_inbound;
+  so.workers = 1;
+  struct sockaddr_in addr;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  iso_server *srv;
+  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&addr, &srv), 0);
+  int port = iso_server_port(srv);
+  /* 1 2 5 match (00), 4 differs (51 vs 00), 3 and 6 differ (00 vs 05) */
+  assert_int_equal(run("journal replay %s --to 127.0.0.1:%d --key-file %s --concurrency 3 --rate 1000",
+                       path, port, jt_key_file(false)), 1);
+  assert_non_null(strstr(out, "replayed 6: 3 matched the journaled response code, 3 differed"));
+  assert_non_null(strstr(out, "transaction 4: journaled rc '00', got '51'"));
+  assert_non_null(strstr(out, "transaction 3: journaled rc '05', got '00'"));
+  assert_int_equal(host_saw_clear_pan, 6); /* restored with the key */
+  /* without the key: masked, said so; a selection */
+  assert_int_equal(run("journal replay %s --to 127.0.0.1:%d --stan 000001", path, port), 0);
+  assert_non_null(strstr(out, "no --key-file"));
+  assert_non_null(strstr(out, "replayed 1: 1 matched"));
+  assert_int_equal(host_saw_clear_pan, 6);
+  assert_int_equal(run("journal replay %s", path), 2);
+  assert_int_equal(run("journal replay %s --to 127.0.0.1:1 --timeout 500", path), 1);
+  iso_server_close(srv, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_show),
       cmocka_unit_test(test_profile_formats),
       cmocka_unit_test(test_verify_and_prune),
       cmocka_unit_test(test_usage),
+      cmocka_unit_test(test_replay_to_host),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

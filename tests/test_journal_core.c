@@ -16,6 +16,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include <openssl/hmac.h>
+
+#include "journal/journal_internal.h"
 #include "support/journal_support.h"
 
 static int collect(const iso_journal_row *row, void *data) {
@@ -319,8 +322,28 @@ static void test_prune_keeps_incomplete(void **s) {
   jt_cleanup();
 }
 
+/* The PAN hash is HMAC-SHA256 computed from pre-keyed states: it must equal
+ * OpenSSL's own HMAC with the same key. */
+static void test_pan_hash_is_hmac(void **s) {
+  (void)s;
+  for (int k = 0; k < 2; k++) {
+    iso_journal_db *db;
+    assert_int_equal(jt_open("h.db", k ? jt_key_file(false) : NULL, false, &db), 0);
+    uint8_t mine[32], ref[32];
+    unsigned n = 32;
+    for (size_t len = 0; len <= 19; len++) {
+      assert_int_equal(iso__pan_hash(&db->prot, (const uint8_t *)JT_TRACK2, len, mine), 0);
+      HMAC(EVP_sha256(), db->prot.hash_key, 32, (const uint8_t *)JT_TRACK2, len, ref, &n);
+      assert_memory_equal(mine, ref, 32);
+    }
+    iso_journal_close(db);
+    jt_cleanup();
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pan_hash_is_hmac),
       cmocka_unit_test(test_rows_no_key),
       cmocka_unit_test(test_rows_with_key),
       cmocka_unit_test(test_no_card_data_no_key),

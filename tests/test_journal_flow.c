@@ -260,6 +260,89 @@ static void test_locked_by_another(void **s) {
   jt_cleanup();
 }
 
+/* ---- replay through a flow in process ------------------------------------ */
+
+static char seen_pan[32];
+
+static int approve_all(iso_tx *tx, void *data) {
+  (void)data;
+  size_t n = 0;
+  if (iso_msg_get(iso_tx_request(tx), 2, seen_pan, sizeof seen_pan, &n)) seen_pan[0] = 0;
+  iso_tx_set_response_code(tx, "00");
+  return ISO_PREPARED | ISO_NO_JOIN;
+}
+
+typedef struct replay_seen {
+  int each, done, status;
+  size_t replayed, differed;
+  char journaled[8][3];
+} replay_seen;
+
+static void on_each(uint64_t id, const char *journaled_rc, int status,
+                    const iso_msg *response, void *data) {
+  replay_seen *r = data;
+  assert_true(id >= 1 && id <= 6);
+  assert_int_equal(status, 0);
+  assert_non_null(response);
+  snprintf(r->journaled[id], 3, "%s", journaled_rc);
+  r->each++;
+}
+
+static void on_replayed(int status, size_t replayed, size_t differed, void *data) {
+  replay_seen *r = data;
+  r->done = 1;
+  r->status = status;
+  r->replayed = replayed;
+  r->differed = differed;
+}
+
+static void replay_case(bool key) {
+  iso_journal_db *db;
+  const char *kf = key ? jt_key_file(false) : NULL;
+  assert_int_equal(jt_open("replay.db", kf, false, &db), 0);
+  /* ids 3 and 6 were declined (05); the rest approved (00) */
+  for (uint64_t id = 1; id <= 6; id++)
+    assert_int_equal(jt_log_tx(db, id, (unsigned)id, id % 3 ? ISO_DECISION_COMMIT : ISO_DECISION_ABORT, true), 0);
+  iso_journal_sync_wait(db);
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.idempotency = false;
+  iso_flow *flow;
+  assert_int_equal(iso_flow_new(&cfg, &flow), 0);
+  iso_participant a = {.name = "approve", .prepare = approve_all};
+  assert_int_equal(iso_flow_add(flow, &a), 0);
+  assert_int_equal(iso_flow_start(flow), 0);
+  uv_loop_t loop;
+  iso_flow_loop *fl;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(iso_flow_loop_new(flow, &loop, &fl), 0);
+  replay_seen r = {0};
+  assert_int_equal(iso_journal_replay(db, NULL, fl, 2, on_each, on_replayed, &r), 0);
+  assert_true(fx_run_until(&loop, &r.done, 5000));
+  assert_int_equal(r.status, 0);
+  assert_int_equal(r.replayed, 6);
+  assert_int_equal(r.each, 6);
+  assert_int_equal(r.differed, 2);
+  assert_string_equal(r.journaled[3], "05");
+  assert_string_equal(r.journaled[4], "00");
+  /* the card number reached the flow in clear only with the key */
+  assert_string_equal(seen_pan, key ? JT_PAN : "411111******1111");
+  /* a selection narrows it */
+  r = (replay_seen){0};
+  iso_journal_selection sel = {.rrn = "RRN000000004"};
+  assert_int_equal(iso_journal_replay(db, &sel, fl, 4, on_each, on_replayed, &r), 0);
+  assert_true(fx_run_until(&loop, &r.done, 5000));
+  assert_int_equal(r.replayed, 1);
+  assert_int_equal(r.differed, 0);
+  fx_close(&loop, fl);
+  iso_flow_free(flow);
+  iso_journal_close(db);
+  jt_cleanup();
+}
+
+static void test_replay_with_key(void **s) { (void)s; replay_case(true); }
+static void test_replay_without_key(void **s) { (void)s; replay_case(false); }
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_flow_journals_every_tx),
@@ -268,6 +351,8 @@ int main(void) {
       cmocka_unit_test(test_sync_failure),
       cmocka_unit_test(test_disk_full),
       cmocka_unit_test(test_locked_by_another),
+      cmocka_unit_test(test_replay_with_key),
+      cmocka_unit_test(test_replay_without_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

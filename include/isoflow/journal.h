@@ -337,7 +337,9 @@ typedef void (*iso_journal_replay_done_cb)(int status, size_t replayed,
 /**
  * iso_journal_replay -- submits each selected journaled request, in id
  * order, to fl (iso_flow_submit), at most `concurrency` at a time (0 = 1).
- * each_cb hears every outcome; done_cb runs on the loop once all finished.
+ * each_cb hears every outcome; done_cb runs on the loop once all finished
+ * (during this call when nothing is selected or every answer came at once).
+ * `differed` counts answers whose response code is not the journaled one.
  * Without the key, requests carry masked or no card data (say so to the
  * user: iso_journal_has_key).  Call on fl's loop thread.  Errors (callbacks
  * not called): ISO_E_INVAL, ISO_E_IO, ISO_E_NOMEM.
