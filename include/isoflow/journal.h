@@ -176,6 +176,7 @@ typedef struct iso_journal_stats {
   uint64_t failed_groups;
   uint64_t full;        /* events refused: queue full */
   uint64_t max_group;   /* most events in one group */
+  uint64_t writer_cpu_ns; /* CPU time the writer thread spent writing */
 } iso_journal_stats;
 
 /** iso_journal_stats_get -- reads the counters (any thread). */
