@@ -158,7 +158,8 @@ int iso_journal_log_completion(iso_journal_db *db,
  * iso_journal_lookup -- the completed transaction with this idempotency key,
  * finished within the lookup window: its fingerprint, and its response
  * rebuilt into out->response (initialised by the caller; protected fields
- * restored with the key, left out without one).  ISO_E_NOT_FOUND, ISO_E_IO.
+ * restored with the key; without one DE 2 comes back masked and the other
+ * protected fields are left out).  ISO_E_NOT_FOUND, ISO_E_IO.
  * Thread-safe; blocks on SQLite.
  */
 int iso_journal_lookup(iso_journal_db *db, const uint8_t *key, size_t key_len,
