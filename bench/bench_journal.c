@@ -10,6 +10,11 @@
  *                      with AES-256-GCM
  *   journal.wait.p99   p99 of the wait for durability, microseconds
  *   journal.group      mean transactions per group commit
+ *   journal.writer.cpu CPU time of the writer thread per transaction, us
+ *                      (what bounds journal.tx; steadier than the rate on
+ *                      a shared machine)
+ *   journal.loop.cpu   CPU time of the loop thread per transaction, us (the
+ *                      flow plus serializing and protecting the events)
  *
  * One loop thread submits, keeping up to `window` transactions in flight
  * (ISO_SUBMIT_BORROW, two trivial participants); the journal's writer thread
@@ -55,7 +60,7 @@ static double now_s(void) {
 }
 
 typedef struct result {
-  double tps, wait_p99_us, group;
+  double tps, wait_p99_us, group, writer_us, loop_us;
 } result;
 
 static result run(unsigned long n, bool key, const char *dir) {
@@ -124,6 +129,8 @@ static result run(unsigned long n, bool key, const char *dir) {
   }
   unsigned long window = getenv("BENCH_WINDOW") ? strtoul(getenv("BENCH_WINDOW"), NULL, 10) : 8192, submitted = 0;
   in_flight = done_count = 0;
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
   double t0 = now_s();
   while (done_count < n) {
     while (submitted < n && in_flight < window) {
@@ -143,13 +150,17 @@ static result run(unsigned long n, bool key, const char *dir) {
     uv_run(&loop, UV_RUN_ONCE);
   }
   double secs = now_s() - t0;
-  result r = {(double)n / secs, 0, 0};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  result r = {.tps = (double)n / secs};
+  r.loop_us = ((double)(c1.tv_sec - c0.tv_sec) * 1e6 +
+               (double)(c1.tv_nsec - c0.tv_nsec) / 1e3) / (double)n;
   iso_latency lat;
   if (iso_flow_latency(flow, NULL, ISO_PHASE_JOURNAL_WAIT, &lat) == 0)
     r.wait_p99_us = (double)lat.p99 / 1000.0;
   iso_journal_stats js;
   iso_journal_stats_get(db, &js);
   r.group = js.groups ? (double)n / (double)js.groups : 0;
+  r.writer_us = (double)js.writer_cpu_ns / 1000.0 / (double)n;
   iso_flow_loop_close(fl, NULL, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
@@ -173,22 +184,28 @@ int main(int argc, char **argv) {
   const char *dir = getenv("ISOFLOW_BENCH_DIR");
   char tmp[] = "/tmp/isoflow-bench-journal-XXXXXX";
   if (!dir) dir = mkdtemp(tmp);
-  double tps[5], tpsk[5], wait[5], group[5];
+  double tps[5], tpsk[5], wait[5], group[5], wus[5], lus[5];
   for (int i = 0; i < runs; i++) {
     result r = run(n, false, dir);
     tps[i] = r.tps;
     wait[i] = r.wait_p99_us;
     group[i] = r.group;
+    wus[i] = r.writer_us;
+    lus[i] = r.loop_us;
     tpsk[i] = run(n, true, dir).tps;
   }
   qsort(tps, (size_t)runs, sizeof *tps, cmp);
   qsort(tpsk, (size_t)runs, sizeof *tpsk, cmp);
   qsort(wait, (size_t)runs, sizeof *wait, cmp);
   qsort(group, (size_t)runs, sizeof *group, cmp);
+  qsort(wus, (size_t)runs, sizeof *wus, cmp);
+  qsort(lus, (size_t)runs, sizeof *lus, cmp);
   printf("bench: journal.tx %.0f tx/s\n", tps[runs / 2]);
   printf("bench: journal.tx.key %.0f tx/s\n", tpsk[runs / 2]);
   printf("bench: journal.wait.p99 %.0f us\n", wait[runs / 2]);
   printf("bench: journal.group %.0f tx\n", group[runs / 2]);
+  printf("bench: journal.writer.cpu %.2f us/tx\n", wus[runs / 2]);
+  printf("bench: journal.loop.cpu %.2f us/tx\n", lus[runs / 2]);
   if (dir == tmp) rmdir(tmp);
   return 0;
 }

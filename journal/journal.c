@@ -112,6 +112,7 @@ void iso_journal_stats_get(iso_journal_db *db, iso_journal_stats *out) {
   out->failed_groups = atomic_load(&db->n_failed_groups);
   out->full = atomic_load(&db->n_full);
   out->max_group = atomic_load(&db->n_max_group);
+  out->writer_cpu_ns = atomic_load(&db->n_cpu_ns);
 }
 
 /* ---- event serialization --------------------------------------------------- */

@@ -175,7 +175,7 @@ struct iso_journal_db {
   pthread_t writer;
 
   _Atomic uint64_t n_events, n_groups, n_failures, n_failed_groups, n_full,
-      n_max_group;
+      n_max_group, n_cpu_ns;
 };
 
 int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,

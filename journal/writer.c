@@ -231,9 +231,15 @@ static void *writer_main(void *arg) {
     bool stop = db->stopping;
     pthread_mutex_unlock(&db->mu);
     if (list) {
+      struct timespec c0, c1;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
       uint64_t t0 = iso__mono_ns();
       int rc = write_group(db, list, n);
       finish_group(db, list, n, rc, iso__mono_ns() - t0);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+      atomic_fetch_add(&db->n_cpu_ns,
+                       (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000ll +
+                                  (c1.tv_nsec - c0.tv_nsec)));
     } else if (stop) {
       break;
     }

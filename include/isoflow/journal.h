@@ -158,7 +158,8 @@ int iso_journal_log_completion(iso_journal_db *db,
  * iso_journal_lookup -- the completed transaction with this idempotency key,
  * finished within the lookup window: its fingerprint, and its response
  * rebuilt into out->response (initialised by the caller; protected fields
- * restored with the key, left out without one).  ISO_E_NOT_FOUND, ISO_E_IO.
+ * restored with the key; without one DE 2 comes back masked and the other
+ * protected fields are left out).  ISO_E_NOT_FOUND, ISO_E_IO.
  * Thread-safe; blocks on SQLite.
  */
 int iso_journal_lookup(iso_journal_db *db, const uint8_t *key, size_t key_len,
@@ -176,6 +177,7 @@ typedef struct iso_journal_stats {
   uint64_t failed_groups;
   uint64_t full;        /* events refused: queue full */
   uint64_t max_group;   /* most events in one group */
+  uint64_t writer_cpu_ns; /* CPU time the writer thread spent writing */
 } iso_journal_stats;
 
 /** iso_journal_stats_get -- reads the counters (any thread). */
