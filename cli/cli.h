@@ -24,6 +24,14 @@ int cli_decode(int argc, char **argv);
 int cli_encode(int argc, char **argv);
 int cli_spec(int argc, char **argv);
 int cli_send(int argc, char **argv);
+int cli_journal(int argc, char **argv); /* cli/journal.c */
+
+struct sockaddr_storage;
+/** cli_resolve -- HOST:PORT or [HOST]:PORT to an address (cli/address.c);
+ *  host receives the host part.  0, or the exit status after reporting on
+ *  stderr as `isoflow CMD: ...`. */
+int cli_resolve(const char *cmd, const char *to, struct sockaddr_storage *out,
+                char *host, size_t cap);
 
 /* ---- framing (frame_io.c) ---------------------------------------------- */
 

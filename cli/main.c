@@ -16,6 +16,7 @@ static const struct command {
     {"encode", cli_encode, "JSON messages to wire form"},
     {"spec", cli_spec, "list the built-in specs, export or check a JSON spec"},
     {"send", cli_send, "send JSON messages as requests, print the responses"},
+    {"journal", cli_journal, "show, profile, verify or prune a journal"},
 };
 
 static void usage(FILE *out) {

@@ -107,31 +107,6 @@ static int parse(int argc, char **argv, send_opts *o) {
   return -1;
 }
 
-/* HOST:PORT or [HOST]:PORT to an address; 0 or the exit status. */
-static int resolve(const char *to, struct sockaddr_storage *out, char *host, size_t cap) {
-  const char *colon = strrchr(to, ':');
-  if (!colon || colon == to || !colon[1]) return usage_error("--to wants HOST:PORT", to);
-  size_t hl = (size_t)(colon - to);
-  const char *h = to;
-  if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-    h++;
-    hl -= 2;
-  }
-  if (hl >= cap) return usage_error("host name too long", to);
-  memcpy(host, h, hl);
-  host[hl] = 0;
-  struct addrinfo hints = {0}, *res = NULL;
-  hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host, colon + 1, &hints, &res);
-  if (rc) {
-    fprintf(stderr, "isoflow send: %s: %s\n", to, gai_strerror(rc));
-    return CLI_FAIL;
-  }
-  memcpy(out, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  return CLI_OK;
-}
-
 typedef struct sender {
   const iso_spec *spec;
   iso_blocking *client;
@@ -221,7 +196,7 @@ static int send_lines(sender *s, FILE *in) {
 static int open_client(sender *s, iso_tls **tls) {
   char host[256];
   struct sockaddr_storage addr;
-  int status = resolve(s->o.to, &addr, host, sizeof host);
+  int status = cli_resolve("send", s->o.to, &addr, host, sizeof host);
   if (status) return status;
   iso_conn_opts co = {0};
   co.spec = s->spec;

@@ -1,0 +1,261 @@
+/*
+ * bench/bench_flow.c -- the transaction manager in process, no journal:
+ *
+ *   flow.tx               transactions a second on one core, five trivial
+ *                         participants, profiler on, idempotency on (each
+ *                         request has its own STAN, so every one runs)
+ *   flow.tx.profiler_off  the same with the profiler switched off
+ *   flow.tx.no_idempotency profiler on, idempotency store off
+ *   flow.tx.no_idempotency.profiler_off  both off: the engine alone
+ *   flow.allocs_per_tx    malloc calls per transaction once the store is
+ *                         full (second half of a flow.tx run)
+ *   flow.mem_per_tx       bytes of heap per transaction in flight, measured
+ *                         with mallinfo2 over many paused transactions
+ *
+ * Every participant runs synchronously, so a submit runs the whole
+ * transaction and calls back before it returns; the loop is only needed for
+ * the paused ones.  Figures are the median of 5 runs (--quick: 1 short run).
+ * --only NAME runs one tx figure once (e.g. under callgrind).
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "isoflow/flow.h"
+
+/* Counting allocator (as in bench_codec.c): the library is linked
+ * statically, so every allocation the flow makes is counted. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static unsigned long alloc_calls;
+void *malloc(size_t n) {
+  alloc_calls++;
+  return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+  alloc_calls++;
+  return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+  alloc_calls++;
+  return __libc_realloc(p, n);
+}
+void free(void *p) { __libc_free(p); }
+
+static int work_prepare(iso_tx *tx, void *data) {
+  (void)tx;
+  (*(unsigned long *)data)++;
+  return ISO_PREPARED;
+}
+
+static void work_commit(iso_tx *tx, void *data) {
+  (void)tx;
+  (*(unsigned long *)data)++;
+}
+
+static int approve_prepare(iso_tx *tx, void *data) {
+  (*(unsigned long *)data)++;
+  iso_tx_set_response_code(tx, "00");
+  return ISO_PREPARED;
+}
+
+static iso_tx *paused[1 << 20];
+static size_t npaused;
+
+static int pause_prepare(iso_tx *tx, void *data) {
+  (void)data;
+  paused[npaused++] = tx;
+  return ISO_PAUSE;
+}
+
+static unsigned long counters[5];
+static unsigned long completed;
+
+static void on_done(iso_tx *tx, int status, const iso_msg *resp, void *data) {
+  (void)tx;
+  (void)resp;
+  (void)data;
+  if (status == 0) completed++;
+}
+
+static iso_flow *make_flow(bool profiler, bool idempotency, bool pause_first,
+                           uint32_t max_in_flight) {
+  iso_flow_config cfg;
+  iso_flow_config_init(&cfg);
+  cfg.name = "bench";
+  cfg.spec = iso_spec_builtin("iso87a");
+  cfg.profiler = profiler;
+  cfg.idempotency = idempotency;
+  cfg.max_in_flight = max_in_flight;
+  iso_flow *f;
+  if (iso_flow_new(&cfg, &f) != 0) abort();
+  static const char *names[5] = {"validate", "limits", "fraud", "balance",
+                                 "approve"};
+  for (int i = 0; i < 5; i++) {
+    iso_participant p = {.name = names[i],
+                         .prepare = i == 4 ? approve_prepare : work_prepare,
+                         .commit = work_commit,
+                         .abort = work_commit,
+                         .data = &counters[i]};
+    if (i == 0 && pause_first) p.prepare = pause_prepare;
+    if (iso_flow_add(f, &p) != 0) abort();
+  }
+  if (iso_flow_start(f) != 0) abort();
+  return f;
+}
+
+static void fill_request(iso_msg *m) {
+  iso_msg_set_mti(m, "0100");
+  iso_msg_set_str(m, 2, "4242424242424242");
+  iso_msg_set_str(m, 3, "000000");
+  iso_msg_set_str(m, 4, "000000001000");
+  iso_msg_set_str(m, 7, "1123131415");
+  iso_msg_set_str(m, 11, "000000");
+  iso_msg_set_str(m, 12, "131415");
+  iso_msg_set_str(m, 13, "1123");
+  iso_msg_set_str(m, 32, "123456");
+  iso_msg_set_str(m, 37, "000000000001");
+  iso_msg_set_str(m, 41, "TERM0001");
+  iso_msg_set_str(m, 42, "MERCHANT0000001");
+  iso_msg_set_str(m, 49, "840");
+}
+
+/* Writes n as 6 digits (the STAN) into s. */
+static void stan_of(unsigned long n, char s[7]) {
+  for (int i = 5; i >= 0; i--) {
+    s[i] = (char)('0' + n % 10);
+    n /= 10;
+  }
+  s[6] = '\0';
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned long serial;
+static double last_allocs_per_tx;
+
+/* Transactions a second over n submissions. */
+static double run_tx(bool profiler, bool idempotency, unsigned long n) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  iso_flow *f = make_flow(profiler, idempotency, false, 10000);
+  iso_flow_loop *fl;
+  if (iso_flow_loop_new(f, &loop, &fl) != 0) abort();
+  iso_msg req;
+  iso_msg_init(&req, iso_spec_builtin("iso87a"));
+  fill_request(&req);
+  char stan[7], dt[11];
+  completed = 0;
+  unsigned long allocs0 = 0;
+  double t0 = now_s();
+  for (unsigned long i = 0; i < n; i++) {
+    /* Allocations are counted over the second half, once the store is
+     * full and recycles its entries: the steady state. */
+    if (i == n / 2) allocs0 = alloc_calls;
+    unsigned long s = serial++;
+    stan_of(s % 1000000, stan);
+    iso_msg_set(&req, 11, stan, 6);
+    if (s % 1000000 == 0) { /* a new transmission time every 1M STANs */
+      snprintf(dt, sizeof dt, "11%08lu", (s / 1000000) % 100000000);
+      iso_msg_set(&req, 7, dt, 10);
+    }
+    if (iso_flow_submit(fl, &req, ISO_SUBMIT_BORROW, on_done, NULL) != 0)
+      abort();
+  }
+  double secs = now_s() - t0;
+  last_allocs_per_tx = (double)(alloc_calls - allocs0) / (double)(n - n / 2);
+  if (completed != n) {
+    fprintf(stderr, "bench_flow: %lu of %lu committed\n", completed, n);
+    exit(1);
+  }
+  iso_flow_loop_close(fl, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  iso_flow_free(f);
+  iso_msg_cleanup(&req);
+  return (double)n / secs;
+}
+
+/* Heap bytes per paused transaction (request copied into the record). */
+static double mem_per_tx(size_t n) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  iso_flow *f = make_flow(true, true, true, (uint32_t)n + 10);
+  iso_flow_loop *fl;
+  if (iso_flow_loop_new(f, &loop, &fl) != 0) abort();
+  iso_msg req;
+  iso_msg_init(&req, iso_spec_builtin("iso87a"));
+  fill_request(&req);
+  char stan[7];
+  /* Warm the profiler's histograms and the loop's first allocations. */
+  npaused = 0;
+  size_t before = mallinfo2().uordblks;
+  for (size_t i = 0; i < n; i++) {
+    stan_of(i, stan);
+    iso_msg_set_copy(&req, 11, stan, 6);
+    if (iso_flow_submit(fl, &req, 0, on_done, NULL) != 0) abort();
+  }
+  size_t after = mallinfo2().uordblks;
+  for (size_t i = 0; i < npaused; i++) iso_tx_resume(paused[i], ISO_PREPARED);
+  completed = 0;
+  while (completed < npaused) uv_run(&loop, UV_RUN_ONCE);
+  iso_flow_loop_close(fl, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  iso_flow_free(f);
+  iso_msg_cleanup(&req);
+  return (double)(after - before) / (double)n;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median_tx(bool profiler, bool idempotency, unsigned long n,
+                        int runs) {
+  double v[9];
+  for (int i = 0; i < runs; i++) v[i] = run_tx(profiler, idempotency, n);
+  qsort(v, (size_t)runs, sizeof v[0], cmp);
+  return v[runs / 2];
+}
+
+int main(int argc, char **argv) {
+  bool quick = false;
+  const char *only = NULL; /* --only NAME: one tx figure, one run, no warm-up
+                              (for profilers: instructions per transaction) */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0)
+      quick = true;
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
+  }
+  unsigned long n = quick ? 200000 : 2000000;
+  int runs = quick ? 1 : 5;
+  if (only) {
+    bool prof = strstr(only, "profiler_off") == NULL;
+    bool idem = strstr(only, "no_idempotency") == NULL;
+    printf("bench: %s %.0f tx/s\n", only, run_tx(prof, idem, n));
+    return 0;
+  }
+  run_tx(true, true, n / 4); /* warm up */
+  printf("bench: flow.tx %.0f tx/s\n", median_tx(true, true, n, runs));
+  printf("bench: flow.allocs_per_tx %.3f calls\n", last_allocs_per_tx);
+  printf("bench: flow.tx.profiler_off %.0f tx/s\n",
+         median_tx(false, true, n, runs));
+  printf("bench: flow.tx.no_idempotency %.0f tx/s\n",
+         median_tx(true, false, n, runs));
+  printf("bench: flow.tx.no_idempotency.profiler_off %.0f tx/s\n",
+         median_tx(false, false, n, runs));
+  size_t inflight = quick ? 20000 : 200000;
+  printf("bench: flow.mem_per_tx %.0f bytes\n", mem_per_tx(inflight));
+  return 0;
+}

@@ -1,0 +1,326 @@
+/*
+ * flow/flow_internal.h -- the shapes shared by the flow module's files:
+ * the flow definition (flow.c), the transaction record (tx.c), the engine
+ * that runs prepare/commit/abort (engine.c), the per-loop server (serve.c),
+ * the idempotency store (idempotency.c), the profiler (profiler.c) and
+ * recovery (recovery.c).
+ */
+#ifndef ISOFLOW_FLOW_INTERNAL_H
+#define ISOFLOW_FLOW_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "flow/histogram.h"
+#include "isoflow/flow.h"
+
+#define ISO__RELAXED memory_order_relaxed
+/* A counter written by one thread, read by any: a plain add, no lock prefix. */
+#define ISO__STAT_ADD(ctr, n)                                                 \
+  atomic_store_explicit(&(ctr),                                               \
+                        atomic_load_explicit(&(ctr), ISO__RELAXED) + (n),     \
+                        ISO__RELAXED)
+#define ISO__STAT_GET(ctr) atomic_load_explicit(&(ctr), ISO__RELAXED)
+
+#define ISO__NO_PART 0xFFu /* flow-level stage in a stage record */
+#define ISO__MAX_FRAMES (ISO_FLOW_MAX_DEPTH + 2) /* group frames per tx */
+#define ISO__CTX_INLINE 3  /* context values held in the record itself */
+#define ISO__SPILL 64      /* request bytes kept in the record past the
+                              message's own inline storage */
+#define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
+#define ISO__MAX_SELECT 8  /* group names one selector may return */
+
+static inline uint64_t iso__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The cheap clock (a few ns, ticks every 1-4 ms): used for the deadlines and
+ * timeouts of transactions nobody profiles, and for the store's ages. */
+static inline uint64_t iso__coarse_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t iso__wall_ns(void);
+
+/* ---- the definition -------------------------------------------------- */
+
+typedef struct iso__group {
+  char *name;        /* NULL for the main list (group 0) */
+  uint8_t *members;  /* participant indexes */
+  uint16_t count, cap;
+} iso__group;
+
+/* Per-loop counters and histograms; owned by the flow so that they outlive
+ * the loop (closed loops still count in the merged figures). */
+typedef struct iso__loop_stats {
+  struct iso__loop_stats *next;
+  _Atomic uint64_t submitted, started, committed, aborted, in_flight, paused,
+      overload_declined, deadline_expired, participant_timeouts, dup_in_flight,
+      dup_completed, dup_from_journal, repeat_as_original,
+      fingerprint_mismatch, journal_failures, recovered;
+  /* histograms[part * ISO_PHASE__COUNT + phase], allocated on first use;
+   * flow-level stages use part = nparts. */
+  _Atomic(iso__hist *) *hists;
+  size_t nhists;
+} iso__loop_stats;
+
+struct iso__store;
+
+struct iso_flow {
+  iso_flow_config cfg;
+  char *name;
+  iso_participant *parts;
+  uint16_t nparts, parts_cap;
+  iso__group *groups; /* groups[0] is the main list */
+  uint16_t ngroups, groups_cap;
+  iso_journal journal;
+  bool has_journal;
+  bool keep_stages; /* a journal, or cfg.record_stages */
+  bool started;
+  atomic_bool profiler_on;
+  _Atomic uint64_t next_id;
+  size_t tx_size; /* bytes of one transaction record */
+  uv_mutex_t lock; /* guards `stats` list */
+  iso__loop_stats *stats;
+  struct iso__store *store; /* NULL when idempotency is off */
+  struct iso_flow_server *serving; /* attached to a conn server */
+};
+
+/* flow.c */
+int iso__flow_find_group(const iso_flow *f, const char *name, size_t len);
+int iso__flow_find_part(const iso_flow *f, const char *name);
+iso__loop_stats *iso__flow_stats_new(iso_flow *f);
+
+/* ---- the transaction record ------------------------------------------ */
+
+/* Events marshalled to a transaction's loop from any thread. */
+enum {
+  ISO__EV_RESUME = 1,  /* iso_tx_resume */
+  ISO__EV_DURABLE,     /* iso_journal_ticket_done */
+  ISO__EV_DUP_DONE     /* the original of a waiting duplicate finished */
+};
+
+struct iso_journal_ticket {
+  struct iso_journal_ticket *next; /* inbox link */
+  struct iso_tx *tx;
+  int kind;                        /* ISO__EV_* */
+  int result;
+  uint64_t write_ns;
+};
+
+/* Transaction states. */
+enum {
+  ISO__ST_PREPARE = 1, /* walking participants */
+  ISO__ST_DECIDE,      /* prepare done: write the decision */
+  ISO__ST_DURABLE,     /* waiting for the decision to be durable */
+  ISO__ST_SECOND,      /* commit or abort over the joined */
+  ISO__ST_RESPOND,     /* hand the response over */
+  ISO__ST_DUP_WAIT,    /* a duplicate waiting for its original */
+  ISO__ST_LOOKUP,      /* the journal lookup runs on the thread pool */
+  ISO__ST_DONE         /* finished; record kept for an owed resume */
+};
+
+/* Transaction flags. */
+enum {
+  ISO__TX_ABORTING = 1u << 0,
+  ISO__TX_PAUSED = 1u << 1,
+  ISO__TX_RESUME_OWED = 1u << 2, /* expired while paused: resume to come */
+  ISO__TX_RECOVERY = 1u << 3,
+  ISO__TX_NO_RESPONSE = 1u << 4,
+  ISO__TX_PROFILE = 1u << 5,
+  ISO__TX_JOURNAL = 1u << 6,    /* begin was written */
+  ISO__TX_DURABLE = 1u << 7,    /* decision durable (or no journal) */
+  ISO__TX_SECOND_DONE = 1u << 8,
+  ISO__TX_HOLD = 1u << 9,       /* journal failed after commit: no response */
+  ISO__TX_BLOCKED = 1u << 10,   /* a blocking call runs on the pool */
+  ISO__TX_ON_LIST = 1u << 11,   /* on the loop's running list */
+  ISO__TX_DECIDED = 1u << 12,   /* recovery: decision given by the journal */
+  ISO__TX_WRITES = 1u << 13,    /* a joined participant was not READONLY */
+  ISO__TX_DUP = 1u << 14,       /* answered as a duplicate */
+  ISO__TX_TICKET_OWED = 1u << 15, /* the journal holds our ticket */
+  ISO__TX_PRECISE = 1u << 16      /* timed with the precise clock */
+};
+
+typedef struct iso__frame {
+  uint8_t group;
+  uint8_t pos;
+  uint8_t level;
+} iso__frame;
+
+/* A context value.  A persistent one points at an iso__persistent block and
+ * has destroy == iso__persistent_free. */
+typedef struct iso__ctx_value {
+  const char *name;
+  void *value;
+  void (*destroy)(void *);
+} iso__ctx_value;
+
+typedef struct iso__persistent {
+  size_t len;
+  uint8_t bytes[];
+} iso__persistent;
+
+void iso__persistent_free(void *p);
+
+typedef struct iso__stage {
+  uint8_t part; /* ISO__NO_PART for flow-level */
+  uint8_t phase;
+  uint64_t start_ns; /* from submit */
+  uint64_t duration_ns;
+} iso__stage;
+
+typedef void (*iso__recover_done)(iso_flow_loop *, uint64_t, int, void *);
+
+struct iso_tx {
+  struct iso_journal_ticket ev;        /* journal ticket, duplicate wake-up */
+  struct iso_journal_ticket resume_ev; /* iso_tx_resume */
+  iso_flow_loop *fl;
+  iso_flow *flow;
+  union {
+    iso_tx *prev;     /* running list (once begun) */
+    iso_tx *dup_next; /* waiters of the same original (never begun) */
+  };
+  iso_tx *next;       /* running list, or free list */
+  const iso_msg *req; /* the request: &request, or the caller's when lent */
+  union {
+    iso_tx_done_cb done;
+    iso__recover_done recovered;
+  } cb;
+  void *cb_data;
+  struct iso__store_entry *idem; /* the store entry this tx owns or waits on */
+  uint64_t id;
+  uint64_t fingerprint;
+  uint64_t t_submit; /* ns, monotonic */
+  uint64_t t_mark;   /* start of the current stage */
+  uint64_t t_decision;
+  uint64_t deadline; /* ns, monotonic; 0 = none */
+  uint32_t flags;
+  int abort_reason;
+  int status;
+  uint8_t state;
+  uint8_t nframes;
+  uint8_t njoined;
+  uint8_t second_pos; /* progress through the joined in the second phase */
+  uint8_t cur_part;   /* the participant being called (pause, pool) */
+  uint8_t cur_phase;
+  uint8_t nctx_extra;
+  uint8_t nstages;
+  uint16_t steps;
+  uint8_t decision; /* iso_decision */
+  iso__frame frames[ISO__MAX_FRAMES];
+  uint8_t joined[ISO_FLOW_MAX_JOINED];
+  iso__ctx_value ctx[ISO__CTX_INLINE];
+  iso__ctx_value *ctx_extra;
+  uint8_t spill[ISO__SPILL]; /* copied request values past the inline arena */
+  iso_msg request;
+  iso_msg response;
+};
+
+/* A transaction's clock: precise when its stages are recorded (profiler,
+ * journal), coarse otherwise.  One transaction never mixes the two. */
+static inline uint64_t iso__tx_now(const struct iso_tx *tx);
+
+static inline uint64_t iso__tx_now(const iso_tx *tx) {
+  return (tx->flags & ISO__TX_PRECISE) ? iso__now_ns() : iso__coarse_ns();
+}
+
+/* The stage records sit right after the record, when a journal wants them. */
+static inline iso__stage *iso__tx_stages(iso_tx *tx) {
+  return tx->flow->keep_stages ? (iso__stage *)(tx + 1) : NULL;
+}
+
+/* tx.c */
+iso_tx *iso__tx_alloc(iso_flow_loop *fl);
+void iso__tx_release(iso_tx *tx);
+void iso__tx_ctx_clear(iso_tx *tx);
+int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy);
+int iso__tx_prepare_response(iso_tx *tx);
+int iso__tx_copy_request(iso_tx *tx, const iso_msg *src);
+
+/* ---- the per-loop server --------------------------------------------- */
+
+struct iso_flow_loop {
+  iso_flow *flow;
+  uv_loop_t *loop;
+  uv_async_t async;
+  uv_timer_t timer; /* deadlines of paused transactions */
+  _Atomic(struct iso_journal_ticket *) inbox;
+  iso_tx *free_list;
+  iso_tx *head, *tail; /* running transactions, in submit order */
+  uint32_t records;    /* records handed out (the overload bound) */
+  uint32_t paused;
+  uint32_t closed_handles;
+  bool closing;
+  bool timer_armed;
+  iso_flow_loop_close_cb close_cb;
+  void *close_data;
+  iso__loop_stats *stats;
+  struct iso__work *free_work;
+  void *owner; /* the server attachment that made this loop, if any */
+};
+
+/* serve.c */
+void iso__loop_push(iso_flow_loop *fl, struct iso_journal_ticket *ev);
+void iso__loop_record_done(iso_flow_loop *fl);
+void iso__loop_arm_timer(iso_flow_loop *fl);
+void iso__loop_list_add(iso_flow_loop *fl, iso_tx *tx);
+void iso__loop_list_remove(iso_flow_loop *fl, iso_tx *tx);
+
+/* engine.c */
+void iso__tx_run(iso_tx *tx);
+void iso__tx_begin(iso_tx *tx); /* journal begin + run */
+void iso__tx_event(iso_tx *tx, int kind, int result, uint64_t write_ns);
+void iso__tx_expire(iso_tx *tx);
+void iso__tx_finish_dup(iso_tx *tx, int status);
+void iso__tx_start_lookup(iso_tx *tx);
+void iso__tx_decline(iso_tx *tx, int status, const char *code);
+
+/* profiler.c */
+void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
+                        uint64_t start, uint64_t end);
+void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
+                             unsigned phase, uint64_t ns);
+
+/* idempotency.c */
+typedef enum {
+  ISO__IDEM_NEW = 0,      /* unknown: run it (tx now owns an entry) */
+  ISO__IDEM_WAIT,         /* in flight: tx waits on the original */
+  ISO__IDEM_REPLAYED,     /* completed: tx->response filled from the store */
+  ISO__IDEM_MISMATCH,     /* same key, other fingerprint */
+  ISO__IDEM_LOOKUP,       /* unknown here: ask the journal */
+  ISO__IDEM_HELD          /* completed without a response (journal failed) */
+} iso__idem_result;
+
+int iso__store_new(iso_flow *f, struct iso__store **out);
+void iso__store_free(struct iso__store *s);
+iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat);
+void iso__idem_complete(iso_tx *tx);
+void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len);
+int iso__idem_lookup(iso_tx *tx, bool *found);
+void iso__idem_lookup_missed(iso_tx *tx);
+void iso__idem_lookup_failed(iso_tx *tx);
+void iso__idem_lookup_found(iso_tx *tx);
+void iso__store_counts(const struct iso__store *s, uint64_t *evicted_size,
+                       uint64_t *evicted_age);
+uint64_t iso__siphash(const uint8_t key[16], const void *data, size_t len);
+
+/* blocking calls on the thread pool (engine.c) */
+typedef struct iso__work {
+  uv_work_t req;
+  struct iso__work *next_free;
+  iso_tx *tx;
+  int result;
+  int kind; /* what runs: prepare, second phase, lookup */
+  const char *selected;
+  bool found;
+} iso__work;
+
+#endif /* ISOFLOW_FLOW_INTERNAL_H */

@@ -1,0 +1,480 @@
+/*
+ * flow/idempotency.c -- safe handling of retransmitted requests.
+ *
+ * A transmission is identified by its idempotency key (the MTI with its
+ * repeat digit ignored, then DE 32, 11, 7, 41 by default) and described by
+ * its fingerprint (a keyed SipHash of DE 2, 3, 4, 49: the PAN is never kept).
+ * The store maps keys to entries shared by every loop of the flow, under one
+ * mutex:
+ *
+ *   in flight   the original runs; duplicates queue on the entry as waiters
+ *               and get the original's response when it finishes (delivered
+ *               on their own loops through the inbox);
+ *   complete    the response is kept serialized; a duplicate gets it again
+ *               with its MTI adjusted to answer the duplicate's MTI.
+ *
+ * Same key, different fingerprint: declined 94.  Completed entries are kept
+ * in completion order and evicted from the oldest, by count and by age.  A
+ * miss may be referred to the journal's lookup hook (run on the thread pool).
+ * Entries and their response buffers are recycled, so a full store allocates
+ * nothing per transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/flow_internal.h"
+
+#define KEY_INLINE 40
+
+/* What the journal lookup found (rare: allocated per lookup). */
+struct found {
+  uint64_t fingerprint;
+  iso_msg response;
+};
+
+typedef struct iso__store_entry {
+  struct iso__store_entry *hnext;  /* hash chain */
+  struct iso__store_entry **hprev; /* what points at us: O(1) unlink */
+  struct iso__store_entry *qnext; /* completion order, or free list */
+  uint64_t hash;
+  uint64_t fingerprint;
+  uint32_t completed_ms; /* since the store was made */
+  iso_tx *waiters; /* duplicates waiting for it, linked by dup_next */
+  uint8_t *response; /* serialized response */
+  uint32_t response_len, response_cap;
+  struct found *found; /* the journal lookup's answer, until it is used */
+  uint8_t key_len;
+  bool complete;
+  bool held;     /* finished without a response that may be sent */
+  uint8_t key[KEY_INLINE];
+} iso__store_entry;
+
+typedef struct iso__store {
+  uv_mutex_t lock;
+  iso_flow *flow;
+  iso__store_entry **buckets;
+  size_t mask;
+  iso__store_entry *qhead, *qtail; /* completed, oldest first */
+  iso__store_entry *free_entries;
+  uint64_t epoch_ms; /* when the store was made */
+  uint32_t completed;
+  uint64_t evicted_size, evicted_age;
+} iso__store;
+
+static uint32_t now_ms(const iso__store *s) {
+  return (uint32_t)(iso__coarse_ns() / 1000000u - s->epoch_ms);
+}
+
+static void found_free(struct found *f) {
+  if (!f) return;
+  iso_msg_cleanup(&f->response);
+  free(f);
+}
+
+int iso__store_new(iso_flow *f, iso__store **out) {
+  iso__store *s = calloc(1, sizeof *s);
+  if (!s) return ISO_E_NOMEM;
+  size_t n = 64;
+  while (n < f->cfg.store_capacity && n < (1u << 24)) n <<= 1;
+  s->buckets = calloc(n, sizeof *s->buckets);
+  if (!s->buckets || uv_mutex_init(&s->lock) != 0) {
+    free(s->buckets);
+    free(s);
+    return ISO_E_NOMEM;
+  }
+  s->mask = n - 1;
+  s->flow = f;
+  s->epoch_ms = iso__coarse_ns() / 1000000u;
+  *out = s;
+  return 0;
+}
+
+static void entry_free(iso__store_entry *e) {
+  found_free(e->found);
+  free(e->response);
+  free(e);
+}
+
+void iso__store_free(iso__store *s) {
+  if (!s) return;
+  for (size_t i = 0; i <= s->mask; i++) {
+    iso__store_entry *e = s->buckets[i];
+    while (e) {
+      iso__store_entry *next = e->hnext;
+      entry_free(e);
+      e = next;
+    }
+  }
+  while (s->free_entries) {
+    iso__store_entry *e = s->free_entries;
+    s->free_entries = e->qnext;
+    entry_free(e);
+  }
+  uv_mutex_destroy(&s->lock);
+  free(s->buckets);
+  free(s);
+}
+
+void iso__store_counts(const iso__store *s, uint64_t *evicted_size,
+                       uint64_t *evicted_age) {
+  uv_mutex_lock((uv_mutex_t *)&s->lock);
+  *evicted_size = s->evicted_size;
+  *evicted_age = s->evicted_age;
+  uv_mutex_unlock((uv_mutex_t *)&s->lock);
+}
+
+/* ---- keys and fingerprints ---------------------------------------------- */
+
+/* Appends field f's canonical value as [length][bytes] (0xFF: absent). */
+static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
+                         size_t *pos) {
+  const uint8_t *data;
+  size_t len;
+  uint8_t tmp[256];
+  if (!iso_msg_has(m, f)) {
+    if (*pos + 1 > cap) return false;
+    buf[(*pos)++] = 0xFF;
+    return true;
+  }
+  if (iso_msg_peek(m, f, &data, &len) != 0) {
+    if (iso_msg_get(m, f, tmp, sizeof tmp, &len) != 0) return false;
+    data = tmp;
+  }
+  if (len > 254 || *pos + 1 + len > cap) return false;
+  buf[(*pos)++] = (uint8_t)len;
+  memcpy(buf + *pos, data, len);
+  *pos += len;
+  return true;
+}
+
+static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
+  const iso_flow_config *cfg = &tx->flow->cfg;
+  const char *mti = iso_msg_mti(tx->req);
+  memcpy(key, mti, 4);
+  if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
+  size_t pos = 4;
+  for (size_t i = 0; i < cfg->key_count; i++)
+    if (!append_field(tx->req, cfg->key_fields[i], key,
+                      ISO_FLOW_MAX_KEY_LEN, &pos))
+      return false;
+  *len = pos;
+  return true;
+}
+
+static uint64_t fingerprint(const iso_tx *tx) {
+  const iso_flow_config *cfg = &tx->flow->cfg;
+  uint8_t buf[4 * 256 + 16];
+  size_t pos = 0;
+  for (size_t i = 0; i < cfg->fingerprint_count; i++)
+    if (!append_field(tx->req, cfg->fingerprint_fields[i], buf,
+                      sizeof buf, &pos))
+      break;
+  uint64_t h = iso__siphash(cfg->fingerprint_key, buf, pos);
+  memset(buf, 0, pos); /* the PAN was in there */
+  return h;
+}
+
+void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len) {
+  const iso__store_entry *e = tx->idem;
+  *key = e->key;
+  *len = e->key_len;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static iso__store_entry *find(iso__store *s, uint64_t hash, const uint8_t *key,
+                              size_t len) {
+  for (iso__store_entry *e = s->buckets[hash & s->mask]; e; e = e->hnext)
+    if (e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
+      return e;
+  return NULL;
+}
+
+static void unlink_entry(iso__store *s, iso__store_entry *e) {
+  (void)s;
+  *e->hprev = e->hnext;
+  if (e->hnext) e->hnext->hprev = e->hprev;
+}
+
+static void recycle(iso__store *s, iso__store_entry *e) {
+  found_free(e->found);
+  e->found = NULL;
+  e->qnext = s->free_entries;
+  s->free_entries = e;
+}
+
+/* Drops completed entries past the size bound or the retention window. */
+static void evict(iso__store *s, uint32_t now) {
+  const iso_flow_config *cfg = &s->flow->cfg;
+  while (s->qhead) {
+    iso__store_entry *e = s->qhead;
+    bool too_many = s->completed > cfg->store_capacity;
+    bool too_old = now - e->completed_ms >= cfg->store_retention_ms;
+    if (!too_many && !too_old) break;
+    if (too_many)
+      s->evicted_size++;
+    else
+      s->evicted_age++;
+    s->qhead = e->qnext;
+    if (!s->qhead) s->qtail = NULL;
+    s->completed--;
+    unlink_entry(s, e);
+    recycle(s, e);
+  }
+}
+
+static iso__store_entry *insert(iso__store *s, uint64_t hash,
+                                const uint8_t *key, size_t len) {
+  iso__store_entry *e = s->free_entries;
+  if (e) {
+    s->free_entries = e->qnext;
+  } else if (!(e = calloc(1, sizeof *e))) {
+    return NULL;
+  }
+  e->hash = hash;
+  e->key_len = (uint8_t)len;
+  memcpy(e->key, key, len);
+  e->complete = false;
+  e->held = false;
+  e->waiters = NULL;
+  e->qnext = NULL;
+  e->response_len = 0;
+  iso__store_entry **head = &s->buckets[hash & s->mask];
+  e->hnext = *head;
+  e->hprev = head;
+  if (*head) (*head)->hprev = &e->hnext;
+  *head = e;
+  return e;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static bool reserve(iso__store_entry *e, size_t need) {
+  if (need <= e->response_cap) return true;
+  size_t cap = e->response_cap ? e->response_cap : 128;
+  while (cap < need) cap *= 2;
+  uint8_t *n = realloc(e->response, cap);
+  if (!n) return false;
+  e->response = n;
+  e->response_cap = (uint32_t)cap;
+  return true;
+}
+
+/* Serializes m as MTI + [field][len16][bytes]... into the entry, in one
+ * pass.  Values are read in place (peek) when they can be, decoded (get)
+ * otherwise.  A recycled entry's buffer usually fits already. */
+static int keep_response(iso__store_entry *e, const iso_msg *m) {
+  if (!reserve(e, 4)) return ISO_E_NOMEM;
+  memcpy(e->response, iso_msg_mti(m), 4);
+  size_t pos = 4;
+  for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
+    const uint8_t *data;
+    size_t len = 0;
+    if (iso_msg_peek(m, f, &data, &len) == 0) {
+      if (len > 0xFFFF || !reserve(e, pos + 3 + len)) return ISO_E_NOMEM;
+      memcpy(e->response + pos + 3, data, len);
+    } else {
+      uint8_t probe;
+      iso_msg_get(m, f, &probe, 0, &len);
+      if (len > 0xFFFF || !reserve(e, pos + 3 + len + 1)) return ISO_E_NOMEM;
+      if (iso_msg_get(m, f, e->response + pos + 3, len + 1, &len) != 0)
+        continue;
+    }
+    e->response[pos] = (uint8_t)f;
+    e->response[pos + 1] = (uint8_t)(len >> 8);
+    e->response[pos + 2] = (uint8_t)len;
+    pos += 3 + len;
+  }
+  e->response_len = (uint32_t)pos;
+  return 0;
+}
+
+/* Gives tx the stored response, its MTI answering tx's own request. */
+static void replay(const iso__store_entry *e, iso_tx *tx) {
+  iso_msg *r = &tx->response;
+  char mti[5] = {0};
+  iso_msg_reset(r);
+  if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
+    iso_msg_set_mti(r, mti);
+  size_t pos = 4;
+  while (pos + 3 <= e->response_len) {
+    const uint8_t *in = e->response + pos;
+    size_t len = ((size_t)in[1] << 8) | in[2];
+    iso_msg_set_copy(r, in[0], in + 3, len);
+    pos += 3 + len;
+  }
+}
+
+/* ---- submit-time check -------------------------------------------------- */
+
+iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
+  iso_flow *f = tx->flow;
+  iso__store *s = f->store;
+  uint8_t key[ISO_FLOW_MAX_KEY_LEN];
+  size_t len;
+  *is_repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
+  if (!build_key(tx, key, &len)) return ISO__IDEM_NEW;
+  uint64_t hash = iso__siphash(f->cfg.fingerprint_key, key, len);
+  if (len > KEY_INLINE) {
+    /* A long key is kept as its head and the hash of the whole. */
+    memcpy(key + KEY_INLINE - 8, &hash, 8);
+    len = KEY_INLINE;
+  }
+  /* A big store misses the cache: start loading the bucket (its address
+   * never changes) while the fingerprint is computed. */
+  __builtin_prefetch(&s->buckets[hash & s->mask]);
+  tx->fingerprint = fingerprint(tx);
+  iso__idem_result res;
+  uv_mutex_lock(&s->lock);
+  evict(s, now_ms(s));
+  iso__store_entry *e = find(s, hash, key, len);
+  if (e && e->fingerprint != tx->fingerprint) {
+    res = ISO__IDEM_MISMATCH;
+  } else if (e && !e->complete) {
+    tx->idem = e;
+    tx->dup_next = e->waiters;
+    e->waiters = tx;
+    res = ISO__IDEM_WAIT;
+  } else if (e && e->held) {
+    iso_msg_reset(&tx->response);
+    res = ISO__IDEM_HELD;
+  } else if (e) {
+    replay(e, tx);
+    res = ISO__IDEM_REPLAYED;
+  } else if (!(e = insert(s, hash, key, len))) {
+    res = ISO__IDEM_NEW; /* out of memory: run without idempotency */
+  } else {
+    e->fingerprint = tx->fingerprint;
+    tx->idem = e;
+    bool ask = f->has_journal && f->journal.lookup &&
+               (f->cfg.journal_lookup == ISO_LOOKUP_ALWAYS ||
+                (f->cfg.journal_lookup == ISO_LOOKUP_REPEATS && *is_repeat));
+    res = ask ? ISO__IDEM_LOOKUP : ISO__IDEM_NEW;
+  }
+  uv_mutex_unlock(&s->lock);
+  return res;
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+/* Answers every waiter from the entry: same fingerprint -> the response,
+ * another -> 94.  Called with the lock held; delivery goes through each
+ * waiter's inbox, so it happens on the waiter's loop after this returns. */
+static void wake_waiters(iso__store_entry *e) {
+  iso_tx *w = e->waiters;
+  e->waiters = NULL;
+  while (w) {
+    iso_tx *next = w->dup_next;
+    int status;
+    w->idem = NULL;
+    if (e->held) {
+      iso_msg_reset(&w->response);
+      status = ISO_E_JOURNAL;
+    } else if (w->fingerprint != e->fingerprint) {
+      iso_msg_set_copy(&w->response, 39, "94", 2);
+      status = ISO_E_FINGERPRINT;
+    } else {
+      replay(e, w);
+      status = ISO_E_DUPLICATE;
+    }
+    w->ev.tx = w;
+    w->ev.kind = ISO__EV_DUP_DONE;
+    w->ev.result = status;
+    iso__loop_push(w->fl, &w->ev);
+    w = next;
+  }
+}
+
+static void complete(iso__store *s, iso__store_entry *e, const iso_msg *resp,
+                     bool keep) {
+  e->complete = true;
+  if (!resp || keep_response(e, resp) < 0) e->held = true;
+  wake_waiters(e);
+  if (!keep) {
+    unlink_entry(s, e);
+    recycle(s, e);
+    return;
+  }
+  e->completed_ms = now_ms(s);
+  if (s->qtail)
+    s->qtail->qnext = e;
+  else
+    s->qhead = e;
+  s->qtail = e;
+  s->completed++;
+  evict(s, e->completed_ms);
+}
+
+void iso__idem_complete(iso_tx *tx) {
+  iso__store *s = tx->flow->store;
+  iso__store_entry *e = tx->idem;
+  tx->idem = NULL;
+  bool held = (tx->flags & ISO__TX_HOLD) != 0;
+  uv_mutex_lock(&s->lock);
+  complete(s, e, held ? NULL : &tx->response, true);
+  uv_mutex_unlock(&s->lock);
+}
+
+/* ---- the journal fallback ----------------------------------------------- */
+
+/* On the thread pool: the entry is in flight, so it cannot go away. */
+int iso__idem_lookup(iso_tx *tx, bool *found) {
+  iso_flow *f = tx->flow;
+  iso__store_entry *e = tx->idem;
+  struct found *m = malloc(sizeof *m);
+  if (!m) return ISO_E_NOMEM;
+  iso_msg_init(&m->response, f->cfg.spec);
+  iso_journal_stored out = {.fingerprint = 0, .response = &m->response};
+  int rc = f->journal.lookup(f->journal.self, e->key, e->key_len, &out);
+  if (rc < 0) {
+    found_free(m);
+    return rc;
+  }
+  m->fingerprint = out.fingerprint;
+  e->found = m;
+  *found = true;
+  return 0;
+}
+
+void iso__idem_lookup_missed(iso_tx *tx) {
+  if (iso_mti_is_repeat(iso_msg_mti(tx->req)))
+    ISO__STAT_ADD(tx->fl->stats->repeat_as_original, 1);
+}
+
+void iso__idem_lookup_failed(iso_tx *tx) {
+  iso__store *s = tx->flow->store;
+  iso__store_entry *e = tx->idem;
+  tx->idem = NULL;
+  iso_msg_set_copy(&tx->response, 39, tx->flow->cfg.journal_fail_code, 2);
+  uv_mutex_lock(&s->lock);
+  complete(s, e, NULL, false);
+  uv_mutex_unlock(&s->lock);
+  iso__tx_finish_dup(tx, ISO_E_JOURNAL);
+}
+
+void iso__idem_lookup_found(iso_tx *tx) {
+  iso__store *s = tx->flow->store;
+  iso__store_entry *e = tx->idem;
+  tx->idem = NULL;
+  int status;
+  uv_mutex_lock(&s->lock);
+  struct found *found = e->found;
+  e->found = NULL;
+  e->fingerprint = found->fingerprint;
+  if (e->fingerprint != tx->fingerprint) {
+    iso_msg_set_copy(&tx->response, 39, "94", 2);
+    status = ISO_E_FINGERPRINT;
+  } else {
+    char mti[5] = {0};
+    iso_msg_reset(&tx->response);
+    if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
+      iso_msg_set_mti(&tx->response, mti);
+    iso__msg_copy_fields(&tx->response, &found->response, true);
+    tx->flags |= ISO__TX_DUP;
+    status = ISO_E_DUPLICATE;
+  }
+  complete(s, e, &found->response, true);
+  uv_mutex_unlock(&s->lock);
+  found_free(found);
+  iso__tx_finish_dup(tx, status);
+}

@@ -1,0 +1,273 @@
+/*
+ * flow/tx.c -- the transaction record: its pooled allocation (a per-loop
+ * free list, so a steady load allocates nothing), the request and the
+ * response prepared from it, the context of named values, and the accessors
+ * participants use.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/flow_internal.h"
+
+iso_tx *iso__tx_alloc(iso_flow_loop *fl) {
+  iso_flow *f = fl->flow;
+  iso_tx *tx = fl->free_list;
+  if (tx) {
+    fl->free_list = tx->next;
+  } else {
+    tx = malloc(f->tx_size);
+    if (!tx) return NULL;
+  }
+  /* Clear the bookkeeping only; the messages are initialised below. */
+  memset(tx, 0, offsetof(iso_tx, request));
+  tx->fl = fl;
+  tx->flow = f;
+  iso_msg_init(&tx->request, f->cfg.spec);
+  tx->req = &tx->request;
+  iso_msg_init(&tx->response, f->cfg.spec);
+  fl->records++;
+  return tx;
+}
+
+void iso__tx_ctx_clear(iso_tx *tx) {
+  for (unsigned i = 0; i < ISO__CTX_INLINE; i++) {
+    iso__ctx_value *v = &tx->ctx[i];
+    if (v->name && v->destroy) v->destroy(v->value);
+    v->name = NULL;
+  }
+  for (unsigned i = 0; i < tx->nctx_extra; i++) {
+    iso__ctx_value *v = &tx->ctx_extra[i];
+    if (v->name && v->destroy) v->destroy(v->value);
+  }
+  free(tx->ctx_extra);
+  tx->ctx_extra = NULL;
+  tx->nctx_extra = 0;
+}
+
+void iso__tx_release(iso_tx *tx) {
+  iso_flow_loop *fl = tx->fl;
+  iso__tx_ctx_clear(tx);
+  iso_msg_cleanup(&tx->request);
+  iso_msg_cleanup(&tx->response);
+  tx->next = fl->free_list;
+  fl->free_list = tx;
+  iso__loop_record_done(fl);
+}
+
+/* Copies field f of src, held in a wire encoding, decoded into dst. */
+static int copy_decoded(iso_msg *dst, const iso_msg *src, int f) {
+  uint8_t small[512];
+  size_t len;
+  int rc = iso_msg_get(src, f, small, sizeof small, &len);
+  if (rc == 0) return iso_msg_set_copy(dst, f, small, len);
+  if (rc != ISO_E_NOSPC) return rc;
+  uint8_t *big = malloc(len + 1);
+  if (!big) return ISO_E_NOMEM;
+  rc = iso_msg_get(src, f, big, len + 1, &len);
+  if (rc == 0) rc = iso_msg_set_copy(dst, f, big, len);
+  free(big);
+  return rc;
+}
+
+/* Copies every field of src into dst, borrowing src's values (copy false:
+ * they must outlive dst) or copying them (copy true).  Values held in a wire
+ * encoding are decoded and copied either way. */
+int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy) {
+  int rc = 0;
+  for (int f = iso_msg_next_field(src, 0); f > 0 && rc == 0;
+       f = iso_msg_next_field(src, f)) {
+    const uint8_t *data;
+    size_t len;
+    if (iso_msg_peek(src, f, &data, &len) == 0) {
+      rc = copy ? iso_msg_set_copy(dst, f, data, len)
+                : iso_msg_set(dst, f, data, len);
+      continue;
+    }
+    rc = copy_decoded(dst, src, f);
+  }
+  return rc;
+}
+
+/* Copies the request into the record: values go to the message's inline
+ * storage while it has room, then to the record's spill area, and only past
+ * both to the codec's own (allocated) storage.  A typical authorization
+ * request thus costs no allocation and no 1 KB overflow block. */
+int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
+  iso_msg *dst = &tx->request;
+  int rc = iso_msg_set_mti(dst, iso_msg_mti(src));
+  size_t arena = 0, spill = 0;
+  for (int f = iso_msg_next_field(src, 0); f > 0 && rc == 0;
+       f = iso_msg_next_field(src, f)) {
+    const uint8_t *data;
+    size_t len;
+    if (iso_msg_peek(src, f, &data, &len) != 0) {
+      rc = copy_decoded(dst, src, f);
+      continue;
+    }
+    size_t cost = len ? len : 1;
+    if (arena + cost <= ISO_MSG_INLINE_ARENA) {
+      arena += cost;
+      rc = iso_msg_set_copy(dst, f, data, len);
+    } else if (spill + len <= ISO__SPILL) {
+      memcpy(tx->spill + spill, data, len);
+      rc = iso_msg_set(dst, f, tx->spill + spill, len);
+      spill += len;
+    } else {
+      rc = iso_msg_set_copy(dst, f, data, len);
+    }
+  }
+  return rc;
+}
+
+/* The response starts as the response MTI plus the echoed request fields.
+ * Echoed values are borrowed from the request, which lives as long as the
+ * record (or, when the caller lent it, until the completion callback). */
+int iso__tx_prepare_response(iso_tx *tx) {
+  char mti[5] = {0};
+  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
+  if (rc < 0) return rc;
+  rc = iso_msg_set_mti(&tx->response, mti);
+  if (rc < 0) return rc;
+  const iso_flow_config *cfg = &tx->flow->cfg;
+  for (size_t i = 0; i < cfg->echo_count; i++) {
+    int f = cfg->echo_fields[i];
+    const uint8_t *data;
+    size_t len;
+    if (!iso_msg_has(tx->req, f)) continue;
+    if (iso_msg_peek(tx->req, f, &data, &len) == 0) {
+      rc = iso_msg_set(&tx->response, f, data, len);
+    } else {
+      uint8_t buf[512];
+      rc = iso_msg_get(tx->req, f, buf, sizeof buf, &len);
+      if (rc == 0) rc = iso_msg_set_copy(&tx->response, f, buf, len);
+    }
+    if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
+  }
+  return 0;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+uint64_t iso_tx_id(const iso_tx *tx) { return tx->id; }
+const iso_msg *iso_tx_request(const iso_tx *tx) { return tx->req; }
+iso_msg *iso_tx_response(iso_tx *tx) { return &tx->response; }
+uv_loop_t *iso_tx_loop(const iso_tx *tx) { return tx->fl->loop; }
+iso_flow *iso_tx_flow(const iso_tx *tx) { return tx->flow; }
+bool iso_tx_is_recovery(const iso_tx *tx) {
+  return (tx->flags & ISO__TX_RECOVERY) != 0;
+}
+bool iso_tx_is_aborting(const iso_tx *tx) {
+  return (tx->flags & ISO__TX_ABORTING) != 0;
+}
+int iso_tx_abort_reason(const iso_tx *tx) { return tx->abort_reason; }
+
+size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap) {
+  const iso__stage *st = iso__tx_stages((iso_tx *)tx);
+  if (!st) return 0;
+  for (size_t i = 0; i < tx->nstages && i < cap; i++) {
+    out[i].participant =
+        st[i].part == ISO__NO_PART ? NULL : tx->flow->parts[st[i].part].name;
+    out[i].phase = (iso_phase)st[i].phase;
+    out[i].start_ns = st[i].start_ns;
+    out[i].duration_ns = st[i].duration_ns;
+  }
+  return tx->nstages;
+}
+
+int iso_tx_set_response_code(iso_tx *tx, const char *code) {
+  if (!code || strlen(code) != 2) return ISO_E_INVAL;
+  return iso_msg_set_copy(&tx->response, 39, code, 2);
+}
+
+/* ---- context ------------------------------------------------------------ */
+
+static iso__ctx_value *ctx_find(const iso_tx *tx, const char *name) {
+  for (unsigned i = 0; i < ISO__CTX_INLINE; i++) {
+    const iso__ctx_value *v = &tx->ctx[i];
+    if (v->name && (v->name == name || strcmp(v->name, name) == 0))
+      return (iso__ctx_value *)v;
+  }
+  for (unsigned i = 0; i < tx->nctx_extra; i++) {
+    const iso__ctx_value *v = &tx->ctx_extra[i];
+    if (v->name && strcmp(v->name, name) == 0) return (iso__ctx_value *)v;
+  }
+  return NULL;
+}
+
+static iso__ctx_value *ctx_slot(iso_tx *tx) {
+  for (unsigned i = 0; i < ISO__CTX_INLINE; i++)
+    if (!tx->ctx[i].name) return &tx->ctx[i];
+  for (unsigned i = 0; i < tx->nctx_extra; i++)
+    if (!tx->ctx_extra[i].name) return &tx->ctx_extra[i];
+  if (tx->nctx_extra >= 250) return NULL;
+  unsigned n = tx->nctx_extra + 4u;
+  iso__ctx_value *grown = realloc(tx->ctx_extra, n * sizeof *grown);
+  if (!grown) return NULL;
+  memset(grown + tx->nctx_extra, 0, 4 * sizeof *grown);
+  tx->ctx_extra = grown;
+  iso__ctx_value *slot = &grown[tx->nctx_extra];
+  tx->nctx_extra = (uint8_t)n;
+  return slot;
+}
+
+static void ctx_drop(iso__ctx_value *v) {
+  if (v->destroy) v->destroy(v->value);
+  memset(v, 0, sizeof *v);
+}
+
+void iso__persistent_free(void *p) { free(p); }
+
+static int ctx_put(iso_tx *tx, const char *name, void *value,
+                   void (*destroy)(void *)) {
+  iso__ctx_value *v = ctx_find(tx, name);
+  if (v) {
+    ctx_drop(v);
+  } else if (!(v = ctx_slot(tx))) {
+    return ISO_E_NOMEM;
+  }
+  v->name = name;
+  v->value = value;
+  v->destroy = destroy;
+  return 0;
+}
+
+int iso_tx_set(iso_tx *tx, const char *name, void *value,
+               void (*destroy)(void *)) {
+  if (!tx || !name) return ISO_E_INVAL;
+  if (!value) {
+    iso__ctx_value *v = ctx_find(tx, name);
+    if (v) ctx_drop(v);
+    return 0;
+  }
+  if (destroy == iso__persistent_free) return ISO_E_INVAL;
+  return ctx_put(tx, name, value, destroy);
+}
+
+void *iso_tx_get(const iso_tx *tx, const char *name) {
+  iso__ctx_value *v = ctx_find(tx, name);
+  if (v && v->destroy == iso__persistent_free)
+    return ((iso__persistent *)v->value)->bytes;
+  return v ? v->value : NULL;
+}
+
+int iso_tx_set_persistent(iso_tx *tx, const char *name, const void *bytes,
+                          size_t len) {
+  if (!tx || !name || (len && !bytes)) return ISO_E_INVAL;
+  iso__persistent *copy = malloc(sizeof *copy + len);
+  if (!copy) return ISO_E_NOMEM;
+  copy->len = len;
+  if (len) memcpy(copy->bytes, bytes, len);
+  int rc = ctx_put(tx, name, copy, iso__persistent_free);
+  if (rc < 0) free(copy);
+  return rc;
+}
+
+int iso_tx_get_persistent(const iso_tx *tx, const char *name,
+                          const void **bytes, size_t *len) {
+  iso__ctx_value *v = ctx_find(tx, name);
+  if (!v || v->destroy != iso__persistent_free) return ISO_E_NOT_FOUND;
+  const iso__persistent *pv = v->value;
+  *bytes = pv->bytes;
+  *len = pv->len;
+  return 0;
+}

@@ -1,0 +1,207 @@
+/*
+ * journal/journal_internal.h -- what the journal's files share: the journal
+ * handle, the queued events, the record encodings (record.c), card-data
+ * protection (protect.c), the database schema (schema.c) and the writer
+ * thread (writer.c).
+ */
+#ifndef ISOFLOW_JOURNAL_INTERNAL_H
+#define ISOFLOW_JOURNAL_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include <openssl/evp.h>
+
+#include "isoflow/journal.h"
+
+/* ---- growable byte buffer (record.c) ------------------------------------ */
+
+typedef struct iso__jbuf {
+  uint8_t *data;
+  size_t len, cap;
+  bool failed; /* an allocation failed: the content is incomplete */
+  uint8_t inline_data[512];
+} iso__jbuf;
+
+void iso__jbuf_init(iso__jbuf *b);
+void iso__jbuf_free(iso__jbuf *b);
+void iso__jbuf_put(iso__jbuf *b, const void *p, size_t n);
+void iso__jbuf_varint(iso__jbuf *b, uint64_t v);
+/* Reads a varint at *pos; false when truncated. */
+bool iso__jget_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v);
+
+/* ---- record encodings (record.c) ----------------------------------------
+ * Message: 'M' MTI(4) then entries field(u8) varint(len) bytes.
+ * Field list (protected plaintext): entries only.
+ * Names: varint(count) then varint(len) bytes each.
+ * Values: varint(count) then name, varint(len) bytes each.
+ * Stages: varint(count) then name ("" = flow level), phase(u8),
+ *         varint(start), varint(duration) each. */
+
+/* Encodes the message's fields; those in prot[] go to `protected_out`
+ * (may be NULL: dropped), the others to `clear`. DE 2 masked goes to clear
+ * when mask_pan. Returns 0 or ISO_E_NOMEM / the codec's error. */
+int iso__record_message(const iso_msg *m, const bool prot[ISO_MAX_FIELD + 1],
+                        bool mask_pan, iso__jbuf *clear,
+                        iso__jbuf *protected_out, int *prot_fields,
+                        size_t *prot_count);
+/* Rebuilds entries (message record when with_mti) into m (copies). */
+int iso__record_to_msg(const uint8_t *p, size_t len, bool with_mti,
+                       iso_msg *m);
+void iso__record_names(iso__jbuf *b, const char *const *names, size_t n);
+void iso__record_values(iso__jbuf *b, const iso_tx_value *v, size_t n);
+void iso__record_stages(iso__jbuf *b, const iso_stage_timing *s, size_t n);
+
+/* Decoded lists point into the blob; arrays are malloc'ed (free them). */
+typedef struct iso__decoded {
+  char **names;            /* NUL-terminated copies */
+  size_t name_count;
+  iso_tx_value *values;
+  size_t value_count;
+  iso_stage_timing *stages;
+  size_t stage_count;
+  char *names_str, *values_str, *stages_str; /* string storage */
+} iso__decoded;
+int iso__decode_names(const uint8_t *p, size_t len, iso__decoded *d);
+int iso__decode_values(const uint8_t *p, size_t len, iso__decoded *d);
+int iso__decode_stages(const uint8_t *p, size_t len, iso__decoded *d);
+void iso__decoded_free(iso__decoded *d);
+
+/* ---- protection (protect.c) ---------------------------------------------- */
+
+#define ISO__NONCE_LEN 12
+#define ISO__TAG_LEN 16
+
+typedef struct iso__protect {
+  bool has_key;
+  uint8_t enc_key[32];   /* AES-256-GCM key, derived from the key file */
+  uint8_t hash_key[32];  /* HMAC key for PAN hashes: derived, or the salt */
+  uint8_t check[16];     /* key check value stored in meta */
+  bool prot[ISO_MAX_FIELD + 1];
+  /* ready for use (iso__protect_ready) */
+  EVP_MD *sha256;
+  EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
+  EVP_CIPHER *aes;
+  EVP_CIPHER_CTX *enc_tmpl; /* keyed AES-256-GCM, copied per record */
+} iso__protect;
+
+/* Prepares the HMAC states and the cipher once the keys are known; frees
+ * and wipes them. */
+int iso__protect_ready(iso__protect *p);
+void iso__protect_free(iso__protect *p);
+
+/* Reads and derives from the key file; *why gets a static-free message
+ * into why_buf. ISO_E_KEY_FILE. */
+int iso__protect_load_key(iso__protect *p, const char *path, char *why,
+                          size_t why_cap);
+/* HMAC-SHA256 of the PAN with hash_key. */
+int iso__pan_hash(const iso__protect *p, const uint8_t *pan, size_t len,
+                  uint8_t out[32]);
+/* Envelope: version(1) nonce(12) tag(16) ciphertext. aad built from
+ * tx id, direction ('Q' request, 'R' response) and the field numbers. */
+int iso__seal(const iso__protect *p, uint64_t tx_id, char dir,
+              const int *fields, size_t nfields, const uint8_t *plain,
+              size_t len, iso__jbuf *out);
+/* Opens an envelope into plain (len = envelope len - 29).  ISO_E_CRYPTO on
+ * a bad tag, ISO_E_JOURNAL_CORRUPT on a malformed envelope. */
+int iso__open(const iso__protect *p, uint64_t tx_id, char dir,
+              const uint8_t *env, size_t env_len, uint8_t *plain,
+              size_t *plain_len);
+/* The field numbers an envelope's plaintext holds, for the aad. */
+size_t iso__fields_of(const uint8_t *plain, size_t len, int *fields,
+                      size_t cap);
+/* Luhn-valid run of 13..19 digits anywhere in p? */
+bool iso__has_clear_pan(const uint8_t *p, size_t len);
+
+/* ---- events ------------------------------------------------------------- */
+
+enum { ISO__EV_BEGIN = 1, ISO__EV_DECISION, ISO__EV_COMPLETION,
+       ISO__EV_BARRIER };
+
+typedef struct iso__blob {
+  uint32_t off, len; /* into ev->data; len 0 with off UINT32_MAX = NULL */
+} iso__blob;
+
+typedef struct iso__event {
+  struct iso__event *next;
+  struct iso__event *paired; /* begin <-> decision in one group */
+  uint8_t kind;
+  uint64_t tx_id;
+  uint64_t at; /* started_at / decided_at / finished_at */
+  /* begin */
+  uint64_t fingerprint;
+  char mti[5], stan[13], rrn[13], terminal[17], amount[20], currency[4],
+      pan_masked[20];
+  bool has_pan;
+  uint8_t pan_hash[32];
+  iso__blob key, request, request_prot;
+  /* decision */
+  int decision, reason;
+  iso__blob participants, values;
+  iso_journal_durable_cb cb;
+  void *cb_arg;
+  /* completion */
+  char rc[3];
+  iso__blob response, response_prot, stages;
+  /* barrier */
+  pthread_mutex_t *barrier_mu;
+  pthread_cond_t *barrier_cv;
+  bool *barrier_done;
+  uint8_t data[];
+} iso__event;
+
+/* ---- the handle --------------------------------------------------------- */
+
+struct iso_journal_db {
+  iso_journal_config cfg;
+  char *path, *vfs;
+  const iso_spec *spec;
+  iso_spec *owned_spec;
+  iso__protect prot;
+  uint64_t first_tx_id;
+
+  sqlite3 *wdb; /* the writer's connection */
+  sqlite3_stmt *st_insert, *st_decide, *st_done;
+  sqlite3 *rdb; /* readers: lookup, queries (rd_mu) */
+  pthread_mutex_t rd_mu;
+
+  /* the queue */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  iso__event *head, *tail;
+  size_t queued;
+  bool writer_sleeping, stopping, started;
+  pthread_t writer;
+
+  _Atomic uint64_t n_events, n_groups, n_failures, n_failed_groups, n_full,
+      n_max_group, n_cpu_ns;
+};
+
+int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
+                     char *why, size_t why_cap);
+int iso__schema_prepare_writer(iso_journal_db *db);
+int iso__sqlite_status(int sqlite_rc);
+int iso__writer_start(iso_journal_db *db);
+void iso__writer_stop(iso_journal_db *db);
+int iso__enqueue(iso_journal_db *db, iso__event *ev, size_t limit);
+uint64_t iso__now_ns(void);
+/* Rebuilds a stored message (clear record + envelope) into m; the envelope is
+ * opened when decrypt and the journal has the key (*restored then true). */
+int iso__rebuild(iso_journal_db *db, uint64_t id, char dir,
+                 const uint8_t *clear, size_t clear_len, const uint8_t *env,
+                 size_t env_len, bool decrypt, iso_msg *m, bool *restored);
+uint64_t iso__mono_ns(void);
+
+/* query.c: the selection as a prepared statement over connection c; one
+ * row decoded (lists: 3 decoded lists the caller frees; req/resp may be
+ * NULL); a query that may decrypt (recovery, replay) or skip messages. */
+int iso__select(iso_journal_db *db, sqlite3 *c,
+                const iso_journal_selection *sel, sqlite3_stmt **out);
+int iso__row_decode(iso_journal_db *db, sqlite3_stmt *st, bool decrypt,
+                    iso_journal_row *row, iso__decoded *lists, iso_msg *req,
+                    iso_msg *resp);
+int iso__query(iso_journal_db *db, const iso_journal_selection *sel,
+               bool decrypt, bool messages, iso_journal_row_cb cb, void *data);
+
+#endif /* ISOFLOW_JOURNAL_INTERNAL_H */

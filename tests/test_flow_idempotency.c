@@ -1,0 +1,307 @@
+/*
+ * tests/test_flow_idempotency.c -- retransmissions and overload: duplicates
+ * in flight and completed (on one loop and across loops), repeat MTIs,
+ * fingerprint mismatches, the bounded store's eviction by size and age, and
+ * the in-flight bound.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flow/flow_internal.h"
+#include "isoflow/flow.h"
+#include "support/flow_fixture.h"
+
+typedef struct env {
+  uv_loop_t loop;
+  iso_flow *flow;
+  iso_flow_loop *fl;
+  fx_part part;
+} env;
+
+/* One participant, `result`, that sets DE 39 "00" when it commits. */
+static void approve(iso_tx *tx, void *data) {
+  fx_part *p = data;
+  p->commits++;
+  iso_tx_set_response_code(tx, "00");
+}
+
+static void env_init(env *e, iso_flow_config *cfg, int result) {
+  iso_flow_config local;
+  if (!cfg) {
+    fx_config(&local);
+    cfg = &local;
+  }
+  assert_int_equal(uv_loop_init(&e->loop), 0);
+  assert_int_equal(iso_flow_new(cfg, &e->flow), 0);
+  e->part = (fx_part){.name = "auth", .result = result};
+  iso_participant ip = fx_participant(&e->part);
+  ip.commit = approve;
+  assert_int_equal(iso_flow_add(e->flow, &ip), 0);
+  assert_int_equal(iso_flow_start(e->flow), 0);
+  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_log_reset();
+}
+
+static void env_end(env *e) {
+  fx_close(&e->loop, e->fl);
+  iso_flow_free(e->flow);
+}
+
+static void submit(env *e, iso_flow_loop *fl, const char *mti,
+                   const char *stan, const char *amount, fx_done *d) {
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, mti, stan, amount);
+  memset(d, 0, sizeof *d);
+  assert_int_equal(iso_flow_submit(fl ? fl : e->fl, &m, 0, fx_on_done, d), 0);
+  iso_msg_cleanup(&m); /* copied by submit */
+}
+
+static void wait_done(env *e, fx_done *d) {
+  assert_true(fx_run_until(&e->loop, &d->calls, 5000));
+}
+
+static void overload_declines_at_once(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.max_in_flight = 2;
+  env e;
+  env_init(&e, &cfg, ISO_PAUSE);
+  fx_done d1, d2, d3;
+  submit(&e, NULL, "0100", "000001", "000000000100", &d1);
+  iso_tx *first = e.part.paused;
+  submit(&e, NULL, "0100", "000002", "000000000100", &d2);
+  iso_tx *second = e.part.paused;
+  submit(&e, NULL, "0100", "000003", "000000000100", &d3);
+  assert_int_equal(d3.calls, 1); /* declined during submit */
+  assert_int_equal(d3.status, ISO_E_OVERLOAD);
+  assert_string_equal(d3.rc, "91");
+  assert_string_equal(d3.mti, "0110");
+  assert_int_equal(e.part.prepares, 2);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.overload_declined, 1);
+  assert_int_equal(st.paused, 2);
+  iso_tx_resume(first, ISO_PREPARED);
+  iso_tx_resume(second, ISO_PREPARED);
+  wait_done(&e, &d1);
+  wait_done(&e, &d2);
+  assert_int_equal(d1.status, 0);
+  assert_string_equal(d2.rc, "00");
+  env_end(&e);
+}
+
+static void concurrent_duplicates_run_once(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, ISO_PAUSE);
+  fx_done d1, d2, d3;
+  submit(&e, NULL, "0100", "000001", "000000000100", &d1);
+  submit(&e, NULL, "0100", "000001", "000000000100", &d2);
+  submit(&e, NULL, "0101", "000001", "000000000100", &d3); /* a repeat */
+  assert_int_equal(e.part.prepares, 1);
+  iso_tx_resume(e.part.paused, ISO_PREPARED);
+  wait_done(&e, &d1);
+  wait_done(&e, &d2);
+  wait_done(&e, &d3);
+  assert_int_equal(e.part.prepares, 1);
+  assert_int_equal(e.part.commits, 1);
+  assert_int_equal(d1.status, 0);
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_int_equal(d3.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.rc, "00");
+  assert_string_equal(d3.mti, "0110");
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.dup_in_flight, 2);
+  assert_int_equal(st.started, 1);
+  env_end(&e);
+}
+
+static void completed_duplicate_replays_with_adjusted_mti(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, ISO_PREPARED);
+  fx_done d1, d2;
+  submit(&e, NULL, "0200", "000007", "000000000500", &d1);
+  wait_done(&e, &d1);
+  assert_string_equal(d1.mti, "0210");
+  submit(&e, NULL, "0201", "000007", "000000000500", &d2);
+  assert_int_equal(d2.calls, 1); /* answered during submit */
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.mti, "0210");
+  assert_string_equal(d2.rc, "00");
+  assert_int_equal(e.part.prepares, 1);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.dup_completed, 1);
+  /* An advice and its repeat: 0420 then 0421, both answered 0430. */
+  submit(&e, NULL, "0420", "000008", "000000000500", &d1);
+  wait_done(&e, &d1);
+  submit(&e, NULL, "0421", "000008", "000000000500", &d2);
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.mti, "0430");
+  assert_int_equal(e.part.prepares, 2);
+  env_end(&e);
+}
+
+static void repeat_of_unknown_runs_as_original(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, ISO_PREPARED);
+  fx_done d;
+  submit(&e, NULL, "0401", "000009", "000000000500", &d);
+  wait_done(&e, &d);
+  assert_int_equal(d.status, 0);
+  assert_string_equal(d.mti, "0410");
+  assert_int_equal(e.part.prepares, 1);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.repeat_as_original, 1);
+  env_end(&e);
+}
+
+static void changed_amount_declined_94(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, ISO_PAUSE);
+  fx_done d1, d2, d3;
+  submit(&e, NULL, "0100", "000011", "000000000100", &d1);
+  submit(&e, NULL, "0100", "000011", "000000000999", &d2); /* in flight */
+  assert_int_equal(d2.status, ISO_E_FINGERPRINT);
+  assert_string_equal(d2.rc, "94");
+  iso_tx_resume(e.part.paused, ISO_PREPARED);
+  wait_done(&e, &d1);
+  submit(&e, NULL, "0101", "000011", "000000000998", &d3); /* completed */
+  assert_int_equal(d3.status, ISO_E_FINGERPRINT);
+  assert_string_equal(d3.rc, "94");
+  assert_string_equal(d3.mti, "0110");
+  assert_int_equal(e.part.prepares, 1);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.fingerprint_mismatch, 2);
+  env_end(&e);
+}
+
+static void store_evicts_oldest_by_size(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.store_capacity = 2;
+  env e;
+  env_init(&e, &cfg, ISO_PREPARED);
+  fx_done d;
+  const char *stans[] = {"000021", "000022", "000023"};
+  for (int i = 0; i < 3; i++) {
+    submit(&e, NULL, "0100", stans[i], "000000000100", &d);
+    wait_done(&e, &d);
+  }
+  submit(&e, NULL, "0100", "000023", "000000000100", &d); /* still kept */
+  assert_int_equal(d.status, ISO_E_DUPLICATE);
+  submit(&e, NULL, "0100", "000021", "000000000100", &d); /* evicted */
+  wait_done(&e, &d);
+  assert_int_equal(d.status, 0);
+  assert_int_equal(e.part.prepares, 4);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.store_evicted_size, 2); /* 000021, then 000022 */
+  assert_int_equal(st.store_evicted_age, 0);
+  env_end(&e);
+}
+
+static void store_evicts_by_age(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.store_retention_ms = 30;
+  env e;
+  env_init(&e, &cfg, ISO_PREPARED);
+  fx_done d;
+  submit(&e, NULL, "0100", "000031", "000000000100", &d);
+  wait_done(&e, &d);
+  submit(&e, NULL, "0100", "000031", "000000000100", &d);
+  assert_int_equal(d.status, ISO_E_DUPLICATE);
+  uv_sleep(50);
+  submit(&e, NULL, "0100", "000031", "000000000100", &d);
+  wait_done(&e, &d);
+  assert_int_equal(d.status, 0);
+  assert_int_equal(e.part.prepares, 2);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.store_evicted_age, 1);
+  env_end(&e);
+}
+
+static void duplicate_on_another_loop_waits(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, ISO_PAUSE);
+  uv_loop_t other;
+  iso_flow_loop *fl2;
+  assert_int_equal(uv_loop_init(&other), 0);
+  assert_int_equal(iso_flow_loop_new(e.flow, &other, &fl2), 0);
+  fx_done d1, d2;
+  submit(&e, NULL, "0100", "000041", "000000000100", &d1);
+  submit(&e, fl2, "0100", "000041", "000000000100", &d2);
+  assert_int_equal(d2.calls, 0);
+  iso_tx_resume(e.part.paused, ISO_PREPARED);
+  wait_done(&e, &d1);
+  assert_true(fx_run_until(&other, &d2.calls, 5000));
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.rc, "00");
+  assert_int_equal(e.part.prepares, 1);
+  fx_close(&other, fl2);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st); /* merged, the closed loop included */
+  assert_int_equal(st.dup_in_flight, 1);
+  assert_int_equal(st.submitted, 2);
+  env_end(&e);
+}
+
+static void idempotency_can_be_off(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.idempotency = false;
+  env e;
+  env_init(&e, &cfg, ISO_PREPARED);
+  fx_done d;
+  for (int i = 0; i < 2; i++) {
+    submit(&e, NULL, "0100", "000051", "000000000100", &d);
+    wait_done(&e, &d);
+    assert_int_equal(d.status, 0);
+  }
+  assert_int_equal(e.part.prepares, 2);
+  env_end(&e);
+}
+
+static void siphash_reference_vector(void **state) {
+  (void)state;
+  /* SipHash-2-4 paper, appendix A: key 00..0f, message 00..0e. */
+  uint8_t key[16], msg[15];
+  for (int i = 0; i < 16; i++) key[i] = (uint8_t)i;
+  for (int i = 0; i < 15; i++) msg[i] = (uint8_t)i;
+  assert_true(iso__siphash(key, msg, sizeof msg) == 0xa129ca6149be45e5ull);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(overload_declines_at_once),
+      cmocka_unit_test(concurrent_duplicates_run_once),
+      cmocka_unit_test(completed_duplicate_replays_with_adjusted_mti),
+      cmocka_unit_test(repeat_of_unknown_runs_as_original),
+      cmocka_unit_test(changed_amount_declined_94),
+      cmocka_unit_test(store_evicts_oldest_by_size),
+      cmocka_unit_test(store_evicts_by_age),
+      cmocka_unit_test(duplicate_on_another_loop_waits),
+      cmocka_unit_test(idempotency_can_be_off),
+      cmocka_unit_test(siphash_reference_vector),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
