@@ -259,10 +259,11 @@ static int write_decision(iso_tx *tx) {
   for (unsigned i = 0; i < ISO__CTX_INLINE + (unsigned)tx->nctx_extra; i++) {
     const iso__ctx_value *v =
         i < ISO__CTX_INLINE ? &tx->ctx[i] : &tx->ctx_extra[i - ISO__CTX_INLINE];
-    if (!v->name || !v->persistent) continue;
+    if (!v->name || v->destroy != iso__persistent_free) continue;
+    const iso__persistent *pv = v->value;
     values[nvalues].name = v->name;
-    values[nvalues].data = v->value;
-    values[nvalues].len = v->len;
+    values[nvalues].data = pv->bytes;
+    values[nvalues].len = pv->len;
     nvalues++;
   }
   iso_journal_decision ev = {
@@ -346,14 +347,7 @@ static int second_step(iso_tx *tx) {
 static void write_completion(iso_tx *tx, const char rc[3]) {
   iso_flow *f = tx->flow;
   iso_stage_timing stages[ISO__MAX_STAGES];
-  for (unsigned i = 0; i < tx->nstages; i++) {
-    const iso__stage *s = &tx->stages[i];
-    stages[i].participant =
-        s->part == ISO__NO_PART ? NULL : f->parts[s->part].name;
-    stages[i].phase = (iso_phase)s->phase;
-    stages[i].start_ns = s->start_ns;
-    stages[i].duration_ns = s->duration_ns;
-  }
+  iso_tx_stages(tx, stages, ISO__MAX_STAGES);
   iso_journal_completion ev = {
       .tx_id = tx->id,
       .decision = (iso_decision)tx->decision,
@@ -459,7 +453,7 @@ void iso__tx_begin(iso_tx *tx) {
     iso_journal_begin ev = {
         .tx_id = tx->id,
         .fingerprint = tx->fingerprint,
-        .request = &tx->request,
+        .request = tx->req,
         .started_at = iso__wall_ns(),
     };
     if (tx->idem) iso__idem_key(tx, &ev.idempotency_key,
@@ -513,7 +507,6 @@ void iso__tx_expire(iso_tx *tx) {
 }
 
 static void durable(iso_tx *tx, int status, uint64_t write_ns) {
-  iso_flow_loop *fl = tx->fl;
   uint64_t now = iso__tx_now(tx);
   tx->flags &= ~ISO__TX_TICKET_OWED;
   iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WAIT, tx->t_decision,
@@ -521,7 +514,6 @@ static void durable(iso_tx *tx, int status, uint64_t write_ns) {
   if (write_ns && write_ns <= now - tx->t_decision)
     iso__profile_stage(tx, ISO__NO_PART, ISO_PHASE_JOURNAL_WRITE,
                        now - write_ns, now);
-  (void)fl;
   if (tx->state == ISO__ST_DONE) {
     /* Responded before durability (respond_before_durable). */
     if (status < 0) report_journal_failure(tx, status);

@@ -181,7 +181,9 @@ int iso_flow_start(iso_flow *flow) {
   /* The stage records sit after the transaction record, and only when a
    * journal will want them: the histograms need no per-transaction copy. */
   flow->tx_size = sizeof(iso_tx);
-  if (flow->has_journal) flow->tx_size += ISO__MAX_STAGES * sizeof(iso__stage);
+  flow->keep_stages = flow->has_journal || flow->cfg.record_stages;
+  if (flow->keep_stages)
+    flow->tx_size += ISO__MAX_STAGES * sizeof(iso__stage);
   flow->started = true;
   return 0;
 }

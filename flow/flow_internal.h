@@ -27,8 +27,10 @@
 #define ISO__STAT_GET(ctr) atomic_load_explicit(&(ctr), ISO__RELAXED)
 
 #define ISO__NO_PART 0xFFu /* flow-level stage in a stage record */
-#define ISO__MAX_FRAMES 16 /* group frames on a transaction's stack */
-#define ISO__CTX_INLINE 4  /* context values held in the record itself */
+#define ISO__MAX_FRAMES (ISO_FLOW_MAX_DEPTH + 2) /* group frames per tx */
+#define ISO__CTX_INLINE 3  /* context values held in the record itself */
+#define ISO__SPILL 64      /* request bytes kept in the record past the
+                              message's own inline storage */
 #define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
 #define ISO__MAX_SELECT 8  /* group names one selector may return */
 
@@ -81,6 +83,7 @@ struct iso_flow {
   uint16_t ngroups, groups_cap;
   iso_journal journal;
   bool has_journal;
+  bool keep_stages; /* a journal, or cfg.record_stages */
   bool started;
   atomic_bool profiler_on;
   _Atomic uint64_t next_id;
@@ -88,6 +91,7 @@ struct iso_flow {
   uv_mutex_t lock; /* guards `stats` list */
   iso__loop_stats *stats;
   struct iso__store *store; /* NULL when idempotency is off */
+  struct iso_flow_server *serving; /* attached to a conn server */
 };
 
 /* flow.c */
@@ -151,13 +155,20 @@ typedef struct iso__frame {
   uint8_t level;
 } iso__frame;
 
+/* A context value.  A persistent one points at an iso__persistent block and
+ * has destroy == iso__persistent_free. */
 typedef struct iso__ctx_value {
   const char *name;
   void *value;
   void (*destroy)(void *);
-  uint32_t len;        /* persistent: byte count */
-  uint32_t persistent; /* bool */
 } iso__ctx_value;
+
+typedef struct iso__persistent {
+  size_t len;
+  uint8_t bytes[];
+} iso__persistent;
+
+void iso__persistent_free(void *p);
 
 typedef struct iso__stage {
   uint8_t part; /* ISO__NO_PART for flow-level */
@@ -173,8 +184,12 @@ struct iso_tx {
   struct iso_journal_ticket resume_ev; /* iso_tx_resume */
   iso_flow_loop *fl;
   iso_flow *flow;
-  iso_tx *prev, *next; /* running list, or free list (next) */
-  iso_tx *dup_next;    /* waiters of the same original */
+  union {
+    iso_tx *prev;     /* running list (once begun) */
+    iso_tx *dup_next; /* waiters of the same original (never begun) */
+  };
+  iso_tx *next;       /* running list, or free list */
+  const iso_msg *req; /* the request: &request, or the caller's when lent */
   union {
     iso_tx_done_cb done;
     iso__recover_done recovered;
@@ -204,7 +219,7 @@ struct iso_tx {
   uint8_t joined[ISO_FLOW_MAX_JOINED];
   iso__ctx_value ctx[ISO__CTX_INLINE];
   iso__ctx_value *ctx_extra;
-  iso__stage *stages; /* points past the record when a journal is attached */
+  uint8_t spill[ISO__SPILL]; /* copied request values past the inline arena */
   iso_msg request;
   iso_msg response;
 };
@@ -217,12 +232,18 @@ static inline uint64_t iso__tx_now(const iso_tx *tx) {
   return (tx->flags & ISO__TX_PRECISE) ? iso__now_ns() : iso__coarse_ns();
 }
 
+/* The stage records sit right after the record, when a journal wants them. */
+static inline iso__stage *iso__tx_stages(iso_tx *tx) {
+  return tx->flow->keep_stages ? (iso__stage *)(tx + 1) : NULL;
+}
+
 /* tx.c */
 iso_tx *iso__tx_alloc(iso_flow_loop *fl);
 void iso__tx_release(iso_tx *tx);
 void iso__tx_ctx_clear(iso_tx *tx);
 int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy);
 int iso__tx_prepare_response(iso_tx *tx);
+int iso__tx_copy_request(iso_tx *tx, const iso_msg *src);
 
 /* ---- the per-loop server --------------------------------------------- */
 
@@ -243,6 +264,7 @@ struct iso_flow_loop {
   void *close_data;
   iso__loop_stats *stats;
   struct iso__work *free_work;
+  void *owner; /* the server attachment that made this loop, if any */
 };
 
 /* serve.c */

@@ -24,7 +24,13 @@
 
 #include "flow/flow_internal.h"
 
-#define KEY_INLINE 64
+#define KEY_INLINE 40
+
+/* What the journal lookup found (rare: allocated per lookup). */
+struct found {
+  uint64_t fingerprint;
+  iso_msg response;
+};
 
 typedef struct iso__store_entry {
   struct iso__store_entry *hnext;  /* hash chain */
@@ -32,13 +38,12 @@ typedef struct iso__store_entry {
   struct iso__store_entry *qnext; /* completion order, or free list */
   uint64_t hash;
   uint64_t fingerprint;
-  uint64_t completed_ms;
+  uint32_t completed_ms; /* since the store was made */
   iso_tx *waiters; /* duplicates waiting for it, linked by dup_next */
   uint8_t *response; /* serialized response */
   uint32_t response_len, response_cap;
-  iso_msg *found;   /* the journal lookup's answer, until it is used */
-  uint64_t found_fingerprint;
-  uint16_t key_len;
+  struct found *found; /* the journal lookup's answer, until it is used */
+  uint8_t key_len;
   bool complete;
   bool held;     /* finished without a response that may be sent */
   uint8_t key[KEY_INLINE];
@@ -51,11 +56,20 @@ typedef struct iso__store {
   size_t mask;
   iso__store_entry *qhead, *qtail; /* completed, oldest first */
   iso__store_entry *free_entries;
+  uint64_t epoch_ms; /* when the store was made */
   uint32_t completed;
   uint64_t evicted_size, evicted_age;
 } iso__store;
 
-static uint64_t now_ms(void) { return iso__coarse_ns() / 1000000u; }
+static uint32_t now_ms(const iso__store *s) {
+  return (uint32_t)(iso__coarse_ns() / 1000000u - s->epoch_ms);
+}
+
+static void found_free(struct found *f) {
+  if (!f) return;
+  iso_msg_cleanup(&f->response);
+  free(f);
+}
 
 int iso__store_new(iso_flow *f, iso__store **out) {
   iso__store *s = calloc(1, sizeof *s);
@@ -70,15 +84,13 @@ int iso__store_new(iso_flow *f, iso__store **out) {
   }
   s->mask = n - 1;
   s->flow = f;
+  s->epoch_ms = iso__coarse_ns() / 1000000u;
   *out = s;
   return 0;
 }
 
 static void entry_free(iso__store_entry *e) {
-  if (e->found) {
-    iso_msg_cleanup(e->found);
-    free(e->found);
-  }
+  found_free(e->found);
   free(e->response);
   free(e);
 }
@@ -137,12 +149,12 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
 
 static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   const iso_flow_config *cfg = &tx->flow->cfg;
-  const char *mti = iso_msg_mti(&tx->request);
+  const char *mti = iso_msg_mti(tx->req);
   memcpy(key, mti, 4);
   if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
   size_t pos = 4;
   for (size_t i = 0; i < cfg->key_count; i++)
-    if (!append_field(&tx->request, cfg->key_fields[i], key,
+    if (!append_field(tx->req, cfg->key_fields[i], key,
                       ISO_FLOW_MAX_KEY_LEN, &pos))
       return false;
   *len = pos;
@@ -154,7 +166,7 @@ static uint64_t fingerprint(const iso_tx *tx) {
   uint8_t buf[4 * 256 + 16];
   size_t pos = 0;
   for (size_t i = 0; i < cfg->fingerprint_count; i++)
-    if (!append_field(&tx->request, cfg->fingerprint_fields[i], buf,
+    if (!append_field(tx->req, cfg->fingerprint_fields[i], buf,
                       sizeof buf, &pos))
       break;
   uint64_t h = iso__siphash(cfg->fingerprint_key, buf, pos);
@@ -185,17 +197,14 @@ static void unlink_entry(iso__store *s, iso__store_entry *e) {
 }
 
 static void recycle(iso__store *s, iso__store_entry *e) {
-  if (e->found) {
-    iso_msg_cleanup(e->found);
-    free(e->found);
-    e->found = NULL;
-  }
+  found_free(e->found);
+  e->found = NULL;
   e->qnext = s->free_entries;
   s->free_entries = e;
 }
 
 /* Drops completed entries past the size bound or the retention window. */
-static void evict(iso__store *s, uint64_t now) {
+static void evict(iso__store *s, uint32_t now) {
   const iso_flow_config *cfg = &s->flow->cfg;
   while (s->qhead) {
     iso__store_entry *e = s->qhead;
@@ -223,7 +232,7 @@ static iso__store_entry *insert(iso__store *s, uint64_t hash,
     return NULL;
   }
   e->hash = hash;
-  e->key_len = (uint16_t)len;
+  e->key_len = (uint8_t)len;
   memcpy(e->key, key, len);
   e->complete = false;
   e->held = false;
@@ -240,39 +249,40 @@ static iso__store_entry *insert(iso__store *s, uint64_t hash,
 
 /* ---- responses ---------------------------------------------------------- */
 
-/* Serializes m as MTI + [field][len16][bytes]... into the entry.  Values
- * are read in place (peek) when they can be, decoded (get) otherwise. */
+static bool reserve(iso__store_entry *e, size_t need) {
+  if (need <= e->response_cap) return true;
+  size_t cap = e->response_cap ? e->response_cap : 128;
+  while (cap < need) cap *= 2;
+  uint8_t *n = realloc(e->response, cap);
+  if (!n) return false;
+  e->response = n;
+  e->response_cap = (uint32_t)cap;
+  return true;
+}
+
+/* Serializes m as MTI + [field][len16][bytes]... into the entry, in one
+ * pass.  Values are read in place (peek) when they can be, decoded (get)
+ * otherwise.  A recycled entry's buffer usually fits already. */
 static int keep_response(iso__store_entry *e, const iso_msg *m) {
-  size_t need = 4;
-  for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
-    const uint8_t *data;
-    size_t len = 0;
-    uint8_t probe;
-    if (iso_msg_peek(m, f, &data, &len) != 0)
-      iso_msg_get(m, f, &probe, 0, &len);
-    need += 3 + len;
-  }
-  if (need > e->response_cap) {
-    uint8_t *n = realloc(e->response, need);
-    if (!n) return ISO_E_NOMEM;
-    e->response = n;
-    e->response_cap = (uint32_t)need;
-  }
+  if (!reserve(e, 4)) return ISO_E_NOMEM;
   memcpy(e->response, iso_msg_mti(m), 4);
   size_t pos = 4;
   for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
     const uint8_t *data;
     size_t len = 0;
-    uint8_t *out = e->response + pos;
     if (iso_msg_peek(m, f, &data, &len) == 0) {
-      if (len > need - pos - 3) continue;
-      memcpy(out + 3, data, len);
-    } else if (iso_msg_get(m, f, out + 3, need - pos - 3, &len) != 0) {
-      continue;
+      if (len > 0xFFFF || !reserve(e, pos + 3 + len)) return ISO_E_NOMEM;
+      memcpy(e->response + pos + 3, data, len);
+    } else {
+      uint8_t probe;
+      iso_msg_get(m, f, &probe, 0, &len);
+      if (len > 0xFFFF || !reserve(e, pos + 3 + len + 1)) return ISO_E_NOMEM;
+      if (iso_msg_get(m, f, e->response + pos + 3, len + 1, &len) != 0)
+        continue;
     }
-    out[0] = (uint8_t)f;
-    out[1] = (uint8_t)(len >> 8);
-    out[2] = (uint8_t)len;
+    e->response[pos] = (uint8_t)f;
+    e->response[pos + 1] = (uint8_t)(len >> 8);
+    e->response[pos + 2] = (uint8_t)len;
     pos += 3 + len;
   }
   e->response_len = (uint32_t)pos;
@@ -284,7 +294,7 @@ static void replay(const iso__store_entry *e, iso_tx *tx) {
   iso_msg *r = &tx->response;
   char mti[5] = {0};
   iso_msg_reset(r);
-  if (iso_mti_response(iso_msg_mti(&tx->request), mti) == 0)
+  if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
     iso_msg_set_mti(r, mti);
   size_t pos = 4;
   while (pos + 3 <= e->response_len) {
@@ -302,13 +312,21 @@ iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
   iso__store *s = f->store;
   uint8_t key[ISO_FLOW_MAX_KEY_LEN];
   size_t len;
-  *is_repeat = iso_mti_is_repeat(iso_msg_mti(&tx->request));
-  if (!build_key(tx, key, &len) || len > KEY_INLINE) return ISO__IDEM_NEW;
+  *is_repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
+  if (!build_key(tx, key, &len)) return ISO__IDEM_NEW;
   uint64_t hash = iso__siphash(f->cfg.fingerprint_key, key, len);
+  if (len > KEY_INLINE) {
+    /* A long key is kept as its head and the hash of the whole. */
+    memcpy(key + KEY_INLINE - 8, &hash, 8);
+    len = KEY_INLINE;
+  }
+  /* A big store misses the cache: start loading the bucket (its address
+   * never changes) while the fingerprint is computed. */
+  __builtin_prefetch(&s->buckets[hash & s->mask]);
   tx->fingerprint = fingerprint(tx);
   iso__idem_result res;
   uv_mutex_lock(&s->lock);
-  evict(s, now_ms());
+  evict(s, now_ms(s));
   iso__store_entry *e = find(s, hash, key, len);
   if (e && e->fingerprint != tx->fingerprint) {
     res = ISO__IDEM_MISMATCH;
@@ -377,7 +395,7 @@ static void complete(iso__store *s, iso__store_entry *e, const iso_msg *resp,
     recycle(s, e);
     return;
   }
-  e->completed_ms = now_ms();
+  e->completed_ms = now_ms(s);
   if (s->qtail)
     s->qtail->qnext = e;
   else
@@ -403,24 +421,23 @@ void iso__idem_complete(iso_tx *tx) {
 int iso__idem_lookup(iso_tx *tx, bool *found) {
   iso_flow *f = tx->flow;
   iso__store_entry *e = tx->idem;
-  iso_msg *m = malloc(sizeof *m);
+  struct found *m = malloc(sizeof *m);
   if (!m) return ISO_E_NOMEM;
-  iso_msg_init(m, f->cfg.spec);
-  iso_journal_stored out = {.fingerprint = 0, .response = m};
+  iso_msg_init(&m->response, f->cfg.spec);
+  iso_journal_stored out = {.fingerprint = 0, .response = &m->response};
   int rc = f->journal.lookup(f->journal.self, e->key, e->key_len, &out);
   if (rc < 0) {
-    iso_msg_cleanup(m);
-    free(m);
+    found_free(m);
     return rc;
   }
+  m->fingerprint = out.fingerprint;
   e->found = m;
-  e->found_fingerprint = out.fingerprint;
   *found = true;
   return 0;
 }
 
 void iso__idem_lookup_missed(iso_tx *tx) {
-  if (iso_mti_is_repeat(iso_msg_mti(&tx->request)))
+  if (iso_mti_is_repeat(iso_msg_mti(tx->req)))
     ISO__STAT_ADD(tx->fl->stats->repeat_as_original, 1);
 }
 
@@ -441,24 +458,23 @@ void iso__idem_lookup_found(iso_tx *tx) {
   tx->idem = NULL;
   int status;
   uv_mutex_lock(&s->lock);
-  iso_msg *found = e->found;
+  struct found *found = e->found;
   e->found = NULL;
-  e->fingerprint = e->found_fingerprint;
+  e->fingerprint = found->fingerprint;
   if (e->fingerprint != tx->fingerprint) {
     iso_msg_set_copy(&tx->response, 39, "94", 2);
     status = ISO_E_FINGERPRINT;
   } else {
     char mti[5] = {0};
     iso_msg_reset(&tx->response);
-    if (iso_mti_response(iso_msg_mti(&tx->request), mti) == 0)
+    if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
       iso_msg_set_mti(&tx->response, mti);
-    iso__msg_copy_fields(&tx->response, found, true);
+    iso__msg_copy_fields(&tx->response, &found->response, true);
     tx->flags |= ISO__TX_DUP;
     status = ISO_E_DUPLICATE;
   }
-  complete(s, e, found, true);
+  complete(s, e, &found->response, true);
   uv_mutex_unlock(&s->lock);
-  iso_msg_cleanup(found);
-  free(found);
+  found_free(found);
   iso__tx_finish_dup(tx, status);
 }

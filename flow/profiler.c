@@ -35,8 +35,9 @@ void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
 void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
                         uint64_t start, uint64_t end) {
   uint64_t took = end - start;
-  if (tx->stages && tx->nstages < ISO__MAX_STAGES) {
-    iso__stage *s = &tx->stages[tx->nstages++];
+  iso__stage *stages = iso__tx_stages(tx);
+  if (stages && tx->nstages < ISO__MAX_STAGES) {
+    iso__stage *s = &stages[tx->nstages++];
     s->part = (uint8_t)part;
     s->phase = (uint8_t)phase;
     s->start_ns = start - tx->t_submit;
@@ -99,6 +100,30 @@ static void put(out_buf *o, const char *fmt, ...) {
   if (n > 0) o->len += (size_t)n;
 }
 
+/* A name inside a JSON string or a Prometheus label value: both escape
+ * backslash, quote and newline the same way; other control bytes become
+ * '?' (names are identifiers, never card data). */
+static void put_name(out_buf *o, const char *name) {
+  for (const char *p = name; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '"' || c == '\\')
+      put(o, "\\%c", c);
+    else if (c == '\n')
+      put(o, "\\n");
+    else
+      put(o, "%c", c < 0x20 ? '?' : c);
+  }
+}
+
+static void put_labels(out_buf *o, const char *flow, const char *who,
+                       const char *phase) {
+  put(o, "{flow=\"");
+  put_name(o, flow);
+  put(o, "\",participant=\"");
+  put_name(o, who);
+  put(o, "\",phase=\"%s\"", phase);
+}
+
 static const char *const quantile_names[] = {"0.5", "0.9", "0.99", "0.999",
                                              "0.9999"};
 
@@ -116,10 +141,13 @@ static void render_row(out_buf *o, iso_profile_format format, const char *flow,
     break;
   case ISO_PROFILE_JSON:
     put(o, "%s{\"participant\":", first ? "" : ",");
-    if (participant)
-      put(o, "\"%s\"", participant);
-    else
+    if (participant) {
+      put(o, "\"");
+      put_name(o, participant);
+      put(o, "\"");
+    } else {
       put(o, "null");
+    }
     put(o,
         ",\"phase\":\"%s\",\"count\":%" PRIu64 ",\"p50_ns\":%" PRIu64
         ",\"p90_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64
@@ -127,19 +155,18 @@ static void render_row(out_buf *o, iso_profile_format format, const char *flow,
         ph, l->count, l->p50, l->p90, l->p99, l->p999, l->p9999, l->max);
     break;
   case ISO_PROFILE_PROMETHEUS:
-    for (int i = 0; i < 5; i++)
-      put(o,
-          "isoflow_stage_seconds{flow=\"%s\",participant=\"%s\",phase=\"%s\","
-          "quantile=\"%s\"} %.9f\n",
-          flow, who, ph, quantile_names[i], (double)q[i] / 1e9);
-    put(o,
-        "isoflow_stage_seconds_count{flow=\"%s\",participant=\"%s\","
-        "phase=\"%s\"} %" PRIu64 "\n",
-        flow, who, ph, l->count);
-    put(o,
-        "isoflow_stage_max_seconds{flow=\"%s\",participant=\"%s\","
-        "phase=\"%s\"} %.9f\n",
-        flow, who, ph, (double)l->max / 1e9);
+    for (int i = 0; i < 5; i++) {
+      put(o, "isoflow_stage_seconds");
+      put_labels(o, flow, who, ph);
+      put(o, ",quantile=\"%s\"} %.9f\n", quantile_names[i],
+          (double)q[i] / 1e9);
+    }
+    put(o, "isoflow_stage_seconds_count");
+    put_labels(o, flow, who, ph);
+    put(o, "} %" PRIu64 "\n", l->count);
+    put(o, "isoflow_stage_max_seconds");
+    put_labels(o, flow, who, ph);
+    put(o, "} %.9f\n", (double)l->max / 1e9);
     break;
   }
 }
@@ -157,7 +184,9 @@ int iso_flow_profile(const iso_flow *flow, iso_profile_format format,
         "phase", "count", "p50", "p90", "p99", "p99.9", "p99.99", "max");
     break;
   case ISO_PROFILE_JSON:
-    put(&o, "{\"flow\":\"%s\",\"stages\":[", flow->name);
+    put(&o, "{\"flow\":\"");
+    put_name(&o, flow->name);
+    put(&o, "\",\"stages\":[");
     break;
   case ISO_PROFILE_PROMETHEUS:
     put(&o, "# HELP isoflow_stage_seconds Stage latency by participant and "

@@ -200,11 +200,12 @@ void iso__tx_finish_dup(iso_tx *tx, int status) {
   iso__tx_release(tx);
 }
 
+/* A lent request is used where it is (the caller keeps it valid until the
+ * callback); otherwise it is copied into the record. */
 static int load_request(iso_tx *tx, const iso_msg *request, bool borrow) {
-  if (!borrow) return iso_msg_copy(&tx->request, request);
-  int rc = iso_msg_set_mti(&tx->request, iso_msg_mti(request));
-  if (rc == 0) rc = iso__msg_copy_fields(&tx->request, request, false);
-  return rc;
+  if (!borrow) return iso__tx_copy_request(tx, request);
+  tx->req = request;
+  return 0;
 }
 
 int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
@@ -223,7 +224,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
   if (flags & ISO_SUBMIT_NO_RESPONSE) tx->flags |= ISO__TX_NO_RESPONSE;
   if (atomic_load_explicit(&f->profiler_on, ISO__RELAXED))
     tx->flags |= ISO__TX_PROFILE | ISO__TX_PRECISE;
-  if (f->has_journal) tx->flags |= ISO__TX_PRECISE;
+  if (f->keep_stages) tx->flags |= ISO__TX_PRECISE;
   tx->t_submit = iso__tx_now(tx);
   int rc = load_request(tx, request, (flags & ISO_SUBMIT_BORROW) != 0);
   if (rc == 0) rc = iso__tx_prepare_response(tx);

@@ -1,4 +1,4 @@
-# flow/ -- the transaction manager (adds nothing beyond libuv and the codec).
+# flow/ -- the transaction manager (libuv, the codec, and conn for serving).
 list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/flow.c
   ${CMAKE_CURRENT_LIST_DIR}/tx.c
@@ -9,4 +9,5 @@ list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/histogram.c
   ${CMAKE_CURRENT_LIST_DIR}/profiler.c
   ${CMAKE_CURRENT_LIST_DIR}/recovery.c
+  ${CMAKE_CURRENT_LIST_DIR}/server.c
 )

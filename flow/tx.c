@@ -22,8 +22,8 @@ iso_tx *iso__tx_alloc(iso_flow_loop *fl) {
   memset(tx, 0, offsetof(iso_tx, request));
   tx->fl = fl;
   tx->flow = f;
-  tx->stages = f->has_journal ? (iso__stage *)(tx + 1) : NULL;
   iso_msg_init(&tx->request, f->cfg.spec);
+  tx->req = &tx->request;
   iso_msg_init(&tx->response, f->cfg.spec);
   fl->records++;
   return tx;
@@ -54,6 +54,21 @@ void iso__tx_release(iso_tx *tx) {
   iso__loop_record_done(fl);
 }
 
+/* Copies field f of src, held in a wire encoding, decoded into dst. */
+static int copy_decoded(iso_msg *dst, const iso_msg *src, int f) {
+  uint8_t small[512];
+  size_t len;
+  int rc = iso_msg_get(src, f, small, sizeof small, &len);
+  if (rc == 0) return iso_msg_set_copy(dst, f, small, len);
+  if (rc != ISO_E_NOSPC) return rc;
+  uint8_t *big = malloc(len + 1);
+  if (!big) return ISO_E_NOMEM;
+  rc = iso_msg_get(src, f, big, len + 1, &len);
+  if (rc == 0) rc = iso_msg_set_copy(dst, f, big, len);
+  free(big);
+  return rc;
+}
+
 /* Copies every field of src into dst, borrowing src's values (copy false:
  * they must outlive dst) or copying them (copy true).  Values held in a wire
  * encoding are decoded and copied either way. */
@@ -68,16 +83,37 @@ int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy) {
                 : iso_msg_set(dst, f, data, len);
       continue;
     }
-    uint8_t small[512];
-    rc = iso_msg_get(src, f, small, sizeof small, &len);
-    if (rc == ISO_E_NOSPC) {
-      uint8_t *big = malloc(len + 1);
-      if (!big) return ISO_E_NOMEM;
-      rc = iso_msg_get(src, f, big, len + 1, &len);
-      if (rc == 0) rc = iso_msg_set_copy(dst, f, big, len);
-      free(big);
-    } else if (rc == 0) {
-      rc = iso_msg_set_copy(dst, f, small, len);
+    rc = copy_decoded(dst, src, f);
+  }
+  return rc;
+}
+
+/* Copies the request into the record: values go to the message's inline
+ * storage while it has room, then to the record's spill area, and only past
+ * both to the codec's own (allocated) storage.  A typical authorization
+ * request thus costs no allocation and no 1 KB overflow block. */
+int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
+  iso_msg *dst = &tx->request;
+  int rc = iso_msg_set_mti(dst, iso_msg_mti(src));
+  size_t arena = 0, spill = 0;
+  for (int f = iso_msg_next_field(src, 0); f > 0 && rc == 0;
+       f = iso_msg_next_field(src, f)) {
+    const uint8_t *data;
+    size_t len;
+    if (iso_msg_peek(src, f, &data, &len) != 0) {
+      rc = copy_decoded(dst, src, f);
+      continue;
+    }
+    size_t cost = len ? len : 1;
+    if (arena + cost <= ISO_MSG_INLINE_ARENA) {
+      arena += cost;
+      rc = iso_msg_set_copy(dst, f, data, len);
+    } else if (spill + len <= ISO__SPILL) {
+      memcpy(tx->spill + spill, data, len);
+      rc = iso_msg_set(dst, f, tx->spill + spill, len);
+      spill += len;
+    } else {
+      rc = iso_msg_set_copy(dst, f, data, len);
     }
   }
   return rc;
@@ -88,7 +124,7 @@ int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy) {
  * record (or, when the caller lent it, until the completion callback). */
 int iso__tx_prepare_response(iso_tx *tx) {
   char mti[5] = {0};
-  int rc = iso_mti_response(iso_msg_mti(&tx->request), mti);
+  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
   if (rc < 0) return rc;
   rc = iso_msg_set_mti(&tx->response, mti);
   if (rc < 0) return rc;
@@ -97,12 +133,12 @@ int iso__tx_prepare_response(iso_tx *tx) {
     int f = cfg->echo_fields[i];
     const uint8_t *data;
     size_t len;
-    if (!iso_msg_has(&tx->request, f)) continue;
-    if (iso_msg_peek(&tx->request, f, &data, &len) == 0) {
+    if (!iso_msg_has(tx->req, f)) continue;
+    if (iso_msg_peek(tx->req, f, &data, &len) == 0) {
       rc = iso_msg_set(&tx->response, f, data, len);
     } else {
       uint8_t buf[512];
-      rc = iso_msg_get(&tx->request, f, buf, sizeof buf, &len);
+      rc = iso_msg_get(tx->req, f, buf, sizeof buf, &len);
       if (rc == 0) rc = iso_msg_set_copy(&tx->response, f, buf, len);
     }
     if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
@@ -113,7 +149,7 @@ int iso__tx_prepare_response(iso_tx *tx) {
 /* ---- accessors ---------------------------------------------------------- */
 
 uint64_t iso_tx_id(const iso_tx *tx) { return tx->id; }
-const iso_msg *iso_tx_request(const iso_tx *tx) { return &tx->request; }
+const iso_msg *iso_tx_request(const iso_tx *tx) { return tx->req; }
 iso_msg *iso_tx_response(iso_tx *tx) { return &tx->response; }
 uv_loop_t *iso_tx_loop(const iso_tx *tx) { return tx->fl->loop; }
 iso_flow *iso_tx_flow(const iso_tx *tx) { return tx->flow; }
@@ -124,6 +160,19 @@ bool iso_tx_is_aborting(const iso_tx *tx) {
   return (tx->flags & ISO__TX_ABORTING) != 0;
 }
 int iso_tx_abort_reason(const iso_tx *tx) { return tx->abort_reason; }
+
+size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap) {
+  const iso__stage *st = iso__tx_stages((iso_tx *)tx);
+  if (!st) return 0;
+  for (size_t i = 0; i < tx->nstages && i < cap; i++) {
+    out[i].participant =
+        st[i].part == ISO__NO_PART ? NULL : tx->flow->parts[st[i].part].name;
+    out[i].phase = (iso_phase)st[i].phase;
+    out[i].start_ns = st[i].start_ns;
+    out[i].duration_ns = st[i].duration_ns;
+  }
+  return tx->nstages;
+}
 
 int iso_tx_set_response_code(iso_tx *tx, const char *code) {
   if (!code || strlen(code) != 2) return ISO_E_INVAL;
@@ -166,8 +215,10 @@ static void ctx_drop(iso__ctx_value *v) {
   memset(v, 0, sizeof *v);
 }
 
+void iso__persistent_free(void *p) { free(p); }
+
 static int ctx_put(iso_tx *tx, const char *name, void *value,
-                   void (*destroy)(void *), uint32_t len, bool persistent) {
+                   void (*destroy)(void *)) {
   iso__ctx_value *v = ctx_find(tx, name);
   if (v) {
     ctx_drop(v);
@@ -177,8 +228,6 @@ static int ctx_put(iso_tx *tx, const char *name, void *value,
   v->name = name;
   v->value = value;
   v->destroy = destroy;
-  v->len = len;
-  v->persistent = persistent;
   return 0;
 }
 
@@ -190,21 +239,25 @@ int iso_tx_set(iso_tx *tx, const char *name, void *value,
     if (v) ctx_drop(v);
     return 0;
   }
-  return ctx_put(tx, name, value, destroy, 0, false);
+  if (destroy == iso__persistent_free) return ISO_E_INVAL;
+  return ctx_put(tx, name, value, destroy);
 }
 
 void *iso_tx_get(const iso_tx *tx, const char *name) {
   iso__ctx_value *v = ctx_find(tx, name);
+  if (v && v->destroy == iso__persistent_free)
+    return ((iso__persistent *)v->value)->bytes;
   return v ? v->value : NULL;
 }
 
 int iso_tx_set_persistent(iso_tx *tx, const char *name, const void *bytes,
                           size_t len) {
-  if (!tx || !name || (len && !bytes) || len > UINT32_MAX) return ISO_E_INVAL;
-  void *copy = malloc(len ? len : 1);
+  if (!tx || !name || (len && !bytes)) return ISO_E_INVAL;
+  iso__persistent *copy = malloc(sizeof *copy + len);
   if (!copy) return ISO_E_NOMEM;
-  if (len) memcpy(copy, bytes, len);
-  int rc = ctx_put(tx, name, copy, free, (uint32_t)len, true);
+  copy->len = len;
+  if (len) memcpy(copy->bytes, bytes, len);
+  int rc = ctx_put(tx, name, copy, iso__persistent_free);
   if (rc < 0) free(copy);
   return rc;
 }
@@ -212,8 +265,9 @@ int iso_tx_set_persistent(iso_tx *tx, const char *name, const void *bytes,
 int iso_tx_get_persistent(const iso_tx *tx, const char *name,
                           const void **bytes, size_t *len) {
   iso__ctx_value *v = ctx_find(tx, name);
-  if (!v || !v->persistent) return ISO_E_NOT_FOUND;
-  *bytes = v->value;
-  *len = v->len;
+  if (!v || v->destroy != iso__persistent_free) return ISO_E_NOT_FOUND;
+  const iso__persistent *pv = v->value;
+  *bytes = pv->bytes;
+  *len = pv->len;
   return 0;
 }

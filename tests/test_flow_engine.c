@@ -349,6 +349,17 @@ static void blocking_participant_runs_on_pool(void **state) {
                       "a.prepare b.prepare c.prepare a.commit b.commit c.commit");
   assert_true(b.prepare_thread != a.prepare_thread);
   assert_true(c.prepare_thread == a.prepare_thread);
+  assert_true(b.second_thread != a.second_thread); /* commit on the pool too */
+  assert_true(c.second_thread == a.second_thread);
+  /* Aborting: the blocking participant's abort also runs on the pool. */
+  fx_log_reset();
+  c.result = ISO_ABORTED;
+  fx_request(&e.req, "0100", "000002", "000000001000");
+  env_run(&e, &d);
+  assert_int_equal(d.status, ISO_E_ABORTED);
+  assert_string_equal(fx_log, "a.prepare b.prepare c.prepare c.abort b.abort "
+                              "a.abort");
+  assert_true(b.second_thread != a.second_thread);
   env_end(&e);
 }
 
@@ -511,6 +522,39 @@ static void bad_arguments_and_states(void **state) {
   iso_flow_free(f);
 }
 
+static int loop_closed;
+static void on_loop_closed(iso_flow_loop *fl, void *data) {
+  (void)fl;
+  (void)data;
+  loop_closed = 1;
+}
+
+static void close_waits_for_transactions_in_flight(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL);
+  fx_part a = {.name = "a", .result = ISO_PAUSE};
+  env_add(&e, &a);
+  env_start(&e);
+  fx_done d = {0};
+  assert_int_equal(iso_flow_submit(e.fl, &e.req, 0, fx_on_done, &d), 0);
+  loop_closed = 0;
+  assert_int_equal(iso_flow_loop_close(e.fl, on_loop_closed, NULL), 0);
+  assert_int_equal(iso_flow_loop_close(e.fl, NULL, NULL), ISO_E_STATE);
+  assert_int_equal(iso_flow_submit(e.fl, &e.req, 0, fx_on_done, &d),
+                   ISO_E_STATE);
+  for (int i = 0; i < 20; i++) uv_run(&e.loop, UV_RUN_NOWAIT);
+  assert_int_equal(loop_closed, 0); /* the paused one is still in flight */
+  iso_tx_resume(a.paused, ISO_PREPARED);
+  assert_true(fx_run_until(&e.loop, &loop_closed, 5000));
+  assert_int_equal(d.calls, 1);
+  assert_int_equal(d.status, 0);
+  assert_int_equal(uv_run(&e.loop, UV_RUN_DEFAULT), 0);
+  assert_int_equal(uv_loop_close(&e.loop), 0);
+  iso_flow_free(e.flow);
+  iso_msg_cleanup(&e.req);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(commit_in_order),
@@ -530,6 +574,7 @@ int main(void) {
       cmocka_unit_test(context_values_and_destructors),
       cmocka_unit_test(response_echoes_configured_fields),
       cmocka_unit_test(bad_arguments_and_states),
+      cmocka_unit_test(close_waits_for_transactions_in_flight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

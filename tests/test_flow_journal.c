@@ -376,6 +376,56 @@ static void lookup_after_restart_replays(void **state) {
   env_end(&e);
 }
 
+static void lookup_always_finds_plain_retransmission(void **state) {
+  (void)state;
+  fake learned;
+  {
+    env e;
+    env_init(&e, NULL, true);
+    fx_done d;
+    submit(&e, "0100", "000000000100", &d);
+    spin(&e, 5);
+    durable_from_thread(e.jr.tickets[0], 0);
+    assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+    learned = e.jr;
+    env_end(&e);
+  }
+  /* Default policy: a plain 0100 unknown to the store is not looked up. */
+  {
+    env e;
+    env_init(&e, NULL, true);
+    memcpy(e.jr.key, learned.key, learned.key_len);
+    e.jr.key_len = learned.key_len;
+    e.jr.fingerprint = learned.fingerprint;
+    fx_done d;
+    submit(&e, "0100", "000000000100", &d);
+    spin(&e, 5);
+    assert_int_equal(e.jr.lookup_calls, 0);
+    durable_from_thread(e.jr.tickets[0], 0);
+    assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+    assert_int_equal(d.status, 0);
+    env_end(&e);
+  }
+  /* ISO_LOOKUP_ALWAYS: it is, and answered from the journal. */
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.journal_lookup = ISO_LOOKUP_ALWAYS;
+  env e;
+  env_init(&e, &cfg, true);
+  memcpy(e.jr.key, learned.key, learned.key_len);
+  e.jr.key_len = learned.key_len;
+  e.jr.fingerprint = learned.fingerprint;
+  memcpy(e.jr.rc, "00", 3);
+  fx_done d;
+  submit(&e, "0100", "000000000100", &d);
+  assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+  assert_int_equal(e.jr.lookup_calls, 1);
+  assert_int_equal(d.status, ISO_E_DUPLICATE);
+  assert_string_equal(d.mti, "0110");
+  assert_int_equal(e.a.prepares, 0);
+  env_end(&e);
+}
+
 static void lookup_mismatch_miss_and_failure(void **state) {
   (void)state;
   fake learned;
@@ -506,6 +556,7 @@ int main(void) {
       cmocka_unit_test(respond_before_durable_when_configured),
       cmocka_unit_test(lookup_after_restart_replays),
       cmocka_unit_test(lookup_mismatch_miss_and_failure),
+      cmocka_unit_test(lookup_always_finds_plain_retransmission),
       cmocka_unit_test(recovery_reruns_decided_commit),
       cmocka_unit_test(recovery_aborts_undecided_everywhere),
       cmocka_unit_test(without_journal_flows_run_in_memory),

@@ -187,12 +187,99 @@ static void renders_table_json_prometheus(void **state) {
   iso_flow_free(e.flow);
 }
 
+static void names_are_escaped(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.name = "say \"hi\"";
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  iso_flow *f;
+  assert_int_equal(iso_flow_new(&cfg, &f), 0);
+  fx_part p = {.name = "back\\slash", .result = ISO_PREPARED};
+  iso_participant ip = fx_participant(&p);
+  assert_int_equal(iso_flow_add(f, &ip), 0);
+  assert_int_equal(iso_flow_start(f), 0);
+  iso_flow_loop *fl;
+  assert_int_equal(iso_flow_loop_new(f, &loop, &fl), 0);
+  iso_msg m;
+  iso_msg_init(&m, cfg.spec);
+  fx_request(&m, "0100", "000001", "000000000100");
+  fx_done d = {0};
+  assert_int_equal(iso_flow_submit(fl, &m, 0, fx_on_done, &d), 0);
+  assert_true(fx_run_until(&loop, &d.calls, 5000));
+  char big[8192];
+  size_t len;
+  assert_int_equal(iso_flow_profile(f, ISO_PROFILE_JSON, big, sizeof big,
+                                    &len), 0);
+  assert_non_null(strstr(big, "{\"flow\":\"say \\\"hi\\\"\""));
+  assert_non_null(strstr(big, "\"participant\":\"back\\\\slash\""));
+  assert_int_equal(iso_flow_profile(f, ISO_PROFILE_PROMETHEUS, big,
+                                    sizeof big, &len), 0);
+  assert_non_null(strstr(big, "flow=\"say \\\"hi\\\"\",participant="
+                              "\"back\\\\slash\""));
+  fx_close(&loop, fl);
+  iso_msg_cleanup(&m);
+  iso_flow_free(f);
+}
+
+static int stages_seen;
+static void check_stages(iso_tx *tx, int status, const iso_msg *r, void *d) {
+  (void)r;
+  (void)d;
+  assert_int_equal(status, 0);
+  iso_stage_timing st[16];
+  size_t n = iso_tx_stages(tx, st, 16);
+  assert_int_equal(n, 4); /* two prepares, two commits */
+  const char *who[] = {"check", "approve", "check", "approve"};
+  const iso_phase ph[] = {ISO_PHASE_PREPARE, ISO_PHASE_PREPARE,
+                          ISO_PHASE_COMMIT, ISO_PHASE_COMMIT};
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(st[i].participant, who[i]);
+    assert_int_equal(st[i].phase, ph[i]);
+    if (i) /* each stage starts where the previous one ended */
+      assert_true(st[i].start_ns == st[i - 1].start_ns + st[i - 1].duration_ns);
+  }
+  assert_int_equal(iso_tx_stages(tx, st, 1), 4); /* count even when short */
+  stages_seen++;
+}
+
+static void stages_per_transaction(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.record_stages = true;
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  iso_flow *f;
+  assert_int_equal(iso_flow_new(&cfg, &f), 0);
+  fx_part a = {.name = "check", .result = ISO_PREPARED};
+  fx_part b = {.name = "approve", .result = ISO_PREPARED};
+  iso_participant pa = fx_participant(&a), pb = fx_participant(&b);
+  assert_int_equal(iso_flow_add(f, &pa), 0);
+  assert_int_equal(iso_flow_add(f, &pb), 0);
+  assert_int_equal(iso_flow_start(f), 0);
+  iso_flow_loop *fl;
+  assert_int_equal(iso_flow_loop_new(f, &loop, &fl), 0);
+  iso_msg m;
+  iso_msg_init(&m, cfg.spec);
+  fx_request(&m, "0100", "000001", "000000000100");
+  stages_seen = 0;
+  assert_int_equal(iso_flow_submit(fl, &m, 0, check_stages, NULL), 0);
+  assert_true(fx_run_until(&loop, &stages_seen, 5000));
+  fx_close(&loop, fl);
+  iso_msg_cleanup(&m);
+  iso_flow_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buckets_keep_two_significant_digits),
       cmocka_unit_test(percentiles_of_known_inputs),
       cmocka_unit_test(counts_match_transactions),
       cmocka_unit_test(renders_table_json_prometheus),
+      cmocka_unit_test(names_are_escaped),
+      cmocka_unit_test(stages_per_transaction),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

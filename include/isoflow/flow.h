@@ -46,6 +46,7 @@
 
 #include <uv.h>
 
+#include "isoflow/conn.h"
 #include "isoflow/error.h"
 #include "isoflow/iso8583.h"
 
@@ -312,13 +313,18 @@ typedef struct iso_flow_config {
                                default 2,3,4,7,11,12,13,32,37,41,42,49 */
   size_t echo_count;
   bool profiler;            /* default true */
+  bool record_stages;       /* keep each transaction's stage timings for
+                               iso_tx_stages (always kept with a journal);
+                               default false: 1 KB more per record */
   /* durability (only with a journal) */
   bool respond_before_durable; /* default false: hold the response until the
                                   decision is durable */
   bool commit_before_durable;  /* default false: the second phase waits for
                                   the decision to be durable */
   /* idempotency */
-  bool idempotency;         /* default true */
+  bool idempotency;         /* default true.  A transaction whose key
+                               fields add up to more than
+                               ISO_FLOW_MAX_KEY_LEN bytes runs without it */
   int key_fields[ISO_FLOW_MAX_KEY_FIELDS]; /* default 32, 11, 7, 41 (the MTI,
                                repeat digit ignored, always comes first) */
   size_t key_count;
@@ -396,9 +402,12 @@ typedef void (*iso_flow_loop_close_cb)(iso_flow_loop *fl, void *data);
 /**
  * iso_flow_loop_close -- stops taking transactions (submit then fails with
  * ISO_E_STATE), lets those in flight finish (a paused one finishes at its
- * deadline at the latest), then closes the loop's handles and frees fl; cb
- * (may be NULL) runs on the loop afterwards.  Its statistics and profiles
- * stay in the flow.  ISO_E_STATE when already closing.
+ * deadline at the latest, and its record waits for the owed iso_tx_resume;
+ * a record whose ticket the journal holds waits for it), then closes the
+ * loop's handles; cb (may be NULL) runs on the loop once they are closed,
+ * and fl is freed when cb returns.  The loop must keep running meanwhile.
+ * Its statistics and profiles stay in the flow.  ISO_E_STATE when already
+ * closing.
  */
 int iso_flow_loop_close(iso_flow_loop *fl, iso_flow_loop_close_cb cb,
                         void *data);
@@ -426,9 +435,11 @@ typedef void (*iso_tx_done_cb)(iso_tx *tx, int status,
 
 /**
  * iso_flow_submit -- runs `request` through the flow on fl's loop.  The
- * request is copied unless ISO_SUBMIT_BORROW.  Returns 0 and cb runs later
- * exactly once -- or during this call for an overload decline, a completed
- * duplicate and a fingerprint mismatch.  Errors (cb not called):
+ * request is copied unless ISO_SUBMIT_BORROW.  Returns 0 and cb runs exactly
+ * once -- possibly before this call returns: a transaction whose
+ * participants are all synchronous, with no journal to wait for, completes
+ * inside the call, and so do an overload decline, a completed duplicate and
+ * a fingerprint mismatch.  Errors (cb not called):
  * ISO_E_STATE when fl is closing, ISO_E_NOT_REQUEST when the MTI is not a
  * request, ISO_E_BAD_MTI, ISO_E_NOMEM.
  */
@@ -458,13 +469,59 @@ typedef void (*iso_flow_recover_cb)(iso_flow_loop *fl, uint64_t tx_id,
  * persistent values in the context.  Undecided: the decision ABORT is
  * journaled first, then abort runs on every participant of the flow and its
  * groups that has one, in reverse definition order.  Either way the journal
- * then gets a completion event for tx_id.  cb(status 0) runs on fl's loop
- * when done.  Errors (cb not called): ISO_E_NOT_FOUND when a named
+ * then gets a completion event for tx_id.  cb runs on fl's loop when done
+ * -- possibly before this call returns (synchronous participants, nothing to
+ * wait for) -- with status 0 after a commit, ISO_E_ABORTED after an abort,
+ * ISO_E_JOURNAL when the journal failed the decision of an undecided one.
+ * Errors (cb not called): ISO_E_NOT_FOUND when a named
  * participant is not in the flow, ISO_E_INVAL, ISO_E_NOMEM, ISO_E_STATE.
  * Recovery transactions bypass overload and idempotency.
  */
 int iso_flow_recover(iso_flow_loop *fl, const iso_flow_recovery *rec,
                      iso_flow_recover_cb cb, void *data);
+
+/* ------------------------------------------------------------------------ */
+/* Serving on a conn server                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct iso_flow_server iso_flow_server;
+
+/**
+ * iso_flow_serve -- starts a conn server (iso_server_start with *opts, copied)
+ * whose every inbound request, on every connection and every worker loop,
+ * runs as a transaction of `flow`; the response goes back on the connection
+ * the request came on (with the connection's default header).  Each server
+ * loop gets its own iso_flow_loop while it has connections.  The flow takes
+ * over opts->conn.on_inbound, the connections' user data (iso_conn_data) and
+ * opts->data; opts->on_connection and opts->conn.on_closed / on_failed are
+ * still called.  opts->conn.spec defaults to the flow's spec.  Requests that
+ * cannot be unpacked are dropped and counted (iso_flow_server_unreadable).
+ * Returns 0 and *out; ISO_E_STATE when the flow is not started or already
+ * served; the server's own errors (ISO_E_IO, ISO_E_INVAL, ISO_E_NOMEM).
+ */
+int iso_flow_serve(iso_flow *flow, const iso_server_opts *opts,
+                   const struct sockaddr *addr, iso_flow_server **out);
+
+/** iso_flow_server_port -- the bound port. */
+int iso_flow_server_port(const iso_flow_server *fs);
+
+/** iso_flow_server_handle -- the underlying conn server (for its stats). */
+iso_server *iso_flow_server_handle(iso_flow_server *fs);
+
+/** iso_flow_server_unreadable -- inbound frames dropped as unreadable. */
+uint64_t iso_flow_server_unreadable(const iso_flow_server *fs);
+
+/**
+ * iso_flow_server_close -- closes the server and its connections
+ * (iso_server_close), lets the transactions in flight finish (their
+ * responses are dropped: the connections are gone), closes the flow loops
+ * and frees fs; cb(data) (may be NULL) runs when all that is done.  With
+ * worker threads it blocks until they are joined and calls cb before
+ * returning; on the caller's loop cb runs later on that loop, which must
+ * keep running.  The flow itself stays usable (iso_flow_free it after).
+ */
+void iso_flow_server_close(iso_flow_server *fs, void (*cb)(void *data),
+                           void *data);
 
 /* ------------------------------------------------------------------------ */
 /* The transaction, seen from participants                                   */
@@ -497,6 +554,16 @@ bool iso_tx_is_recovery(const iso_tx *tx);
 /** iso_tx_is_aborting -- true once the transaction is going to abort. */
 bool iso_tx_is_aborting(const iso_tx *tx);
 
+/**
+ * iso_tx_stages -- the stages this transaction has run so far, in order:
+ * each participant's phase (and the journal wait and write) with its start
+ * (from submit) and duration, in ns.  Copies up to cap into out and returns
+ * how many there are (up to 48 are kept).  Kept only when the flow has a
+ * journal or cfg.record_stages; otherwise returns 0.  Callable from
+ * participants and from the completion callback.
+ */
+size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap);
+
 /** iso_tx_abort_reason -- the ISO_E_* the flow aborted for (deadline,
  *  timeout, unknown group, journal...), or 0 when a participant voted. */
 int iso_tx_abort_reason(const iso_tx *tx);
@@ -505,8 +572,11 @@ int iso_tx_abort_reason(const iso_tx *tx);
  * iso_tx_resume -- resumes a transaction whose participant returned
  * ISO_PAUSE, with what prepare would have returned.  Thread-safe, never
  * blocks; must be called exactly once per pause.  If the deadline passed
- * meanwhile the transaction has already aborted; the call is then absorbed
- * (the record is kept until it comes, so the pointer stays valid).
+ * meanwhile the transaction has already aborted (the paused participant did
+ * not join: neither its commit nor its abort runs); the call is then
+ * absorbed (the record is kept until it comes, so the pointer stays valid).
+ * A result that is not PREPARED/ABORTED counts as ISO_ABORTED; with PREPARED
+ * the participant's select, if any, runs on the loop after the resume.
  */
 void iso_tx_resume(iso_tx *tx, int result);
 

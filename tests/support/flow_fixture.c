@@ -33,7 +33,8 @@ static int fx_prepare(iso_tx *tx, void *data) {
   p->prepare_thread = (unsigned long)pthread_self();
   fx_log_add(p->name, "prepare");
   if (p->sleep_ms) nap(p->sleep_ms);
-  if (p->result == ISO_PAUSE) p->paused = tx;
+  /* Published to the resuming thread: release, paired with its acquire. */
+  if (p->result == ISO_PAUSE) __atomic_store_n(&p->paused, tx, __ATOMIC_RELEASE);
   return p->result;
 }
 
@@ -56,6 +57,7 @@ static const char *fx_select(iso_tx *tx, void *data) {
 static void fx_commit(iso_tx *tx, void *data) {
   fx_part *p = data;
   p->commits++;
+  p->second_thread = (unsigned long)pthread_self();
   p->recovery_seen = iso_tx_is_recovery(tx);
   fx_log_add(p->name, "commit");
 }
@@ -63,6 +65,7 @@ static void fx_commit(iso_tx *tx, void *data) {
 static void fx_abort(iso_tx *tx, void *data) {
   fx_part *p = data;
   p->aborts++;
+  p->second_thread = (unsigned long)pthread_self();
   p->recovery_seen = iso_tx_is_recovery(tx);
   fx_log_add(p->name, "abort");
 }

@@ -39,6 +39,7 @@ typedef struct fx_part {
   bool recovery_seen;
   iso_tx *paused; /* set when result is ISO_PAUSE */
   unsigned long prepare_thread; /* thread id seen by prepare */
+  unsigned long second_thread;  /* ... and by commit or abort */
 } fx_part;
 
 /* An iso_participant view of p. */

@@ -1,0 +1,300 @@
+/*
+ * examples/issuer/main.c -- isoflow-issuer: an example card issuer.
+ *
+ *   isoflow-issuer --listen HOST:PORT [options]
+ *
+ * Start-up: the card book, the journal, the flow (participants/issuer.h)
+ * with the journal attached, balances rebuilt from the journal and in-doubt
+ * transactions recovered (history.c), then the server and the admin
+ * endpoint; it prints "listening on HOST:PORT" once it takes traffic.
+ * SIGINT or SIGTERM: not ready any more, stop taking requests, let those in
+ * flight finish and their responses go out, close the server, flush and
+ * close the journal, exit 0.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "examples/common/admin.h"
+#include "examples/common/args.h"
+#include "examples/issuer/issuer_app.h"
+
+static void usage(FILE *out) {
+  fputs(
+      "usage: isoflow-issuer --listen HOST:PORT [options]\n"
+      "\n"
+      "An example issuer: authorizations (0100/0200 and repeats), reversals\n"
+      "(0400/0420 and repeats) and network management (0800) against a card\n"
+      "book, every transaction journaled.  docs/issuer.md explains the flow.\n"
+      "\n"
+      "  --listen HOST:PORT    where to listen (port 0: any free port)\n"
+      "  --threads N           worker loops (default 2)\n"
+      "  --spec NAME|FILE      (default iso87a-bbitmap)\n"
+      "  --frame KIND          len2, len4, ascii4, bcd2 (default len2)\n"
+      "  --journal FILE        SQLite journal (default ./isoflow-issuer.db);\n"
+      "                        'none' runs in memory\n"
+      "  --sync full|normal|off  journal durability (default full)\n"
+      "  --key-file FILE       journal encryption key (32 bytes or 64 hex)\n"
+      "  --cards FILE          card book (\"PAN YYMM BALANCE\" lines; default:\n"
+      "                        the built-in test cards)\n"
+      "  --max-in-flight N     per worker; past it requests are declined 91\n"
+      "  --admin HOST:PORT     HTTP: /healthz /readyz /metrics /profile\n"
+      "  --tls-cert FILE --tls-key FILE   serve TLS\n"
+      "  --tls-ca FILE         with TLS: require client certificates from it\n",
+      out);
+}
+
+static int bad(const char *what, const char *value) {
+  fprintf(stderr, "isoflow-issuer: invalid %s '%s' (see --help)\n", what, value ? value : "");
+  return 2;
+}
+
+typedef struct options {
+  struct sockaddr_storage listen, admin;
+  bool have_listen, have_admin;
+  unsigned threads;
+  const char *spec, *frame, *journal, *sync, *key_file, *cards;
+  const char *tls_cert, *tls_key, *tls_ca;
+  uint32_t max_in_flight;
+} options;
+
+static int parse(int argc, char **argv, options *o) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t n;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      exit(0);
+    }
+    if (!v) return bad("option (a value is missing after)", a);
+    i++;
+    if (!strcmp(a, "--listen")) {
+      if (iso__parse_hostport(v, &o->listen) < 0) return bad(a, v);
+      o->have_listen = true;
+    } else if (!strcmp(a, "--admin")) {
+      if (iso__parse_hostport(v, &o->admin) < 0) return bad(a, v);
+      o->have_admin = true;
+    } else if (!strcmp(a, "--threads")) {
+      if (iso__parse_u64(v, 1, 64, &n) < 0) return bad(a, v);
+      o->threads = (unsigned)n;
+    } else if (!strcmp(a, "--max-in-flight")) {
+      if (iso__parse_u64(v, 1, 1000000, &n) < 0) return bad(a, v);
+      o->max_in_flight = (uint32_t)n;
+    } else if (!strcmp(a, "--spec")) {
+      o->spec = v;
+    } else if (!strcmp(a, "--frame")) {
+      o->frame = v;
+    } else if (!strcmp(a, "--journal")) {
+      o->journal = v;
+    } else if (!strcmp(a, "--sync")) {
+      o->sync = v;
+    } else if (!strcmp(a, "--key-file")) {
+      o->key_file = v;
+    } else if (!strcmp(a, "--cards")) {
+      o->cards = v;
+    } else if (!strcmp(a, "--tls-cert")) {
+      o->tls_cert = v;
+    } else if (!strcmp(a, "--tls-key")) {
+      o->tls_key = v;
+    } else if (!strcmp(a, "--tls-ca")) {
+      o->tls_ca = v;
+    } else {
+      return bad("option", a);
+    }
+  }
+  if (!o->have_listen) return bad("usage: --listen is required", "");
+  return 0;
+}
+
+static int open_journal(iss_app *app, const options *o, iso_flow *flow) {
+  if (!strcmp(o->journal, "none")) return 0;
+#ifdef ISOFLOW_HAVE_JOURNAL
+  iso_journal_config jc;
+  iso_journal_config_init(&jc);
+  jc.path = o->journal;
+  jc.spec = app->spec;
+  jc.key_file = o->key_file;
+  if (!strcmp(o->sync, "full")) jc.sync = ISO_JOURNAL_SYNC_FULL;
+  else if (!strcmp(o->sync, "normal")) jc.sync = ISO_JOURNAL_SYNC_NORMAL;
+  else if (!strcmp(o->sync, "off")) jc.sync = ISO_JOURNAL_SYNC_OFF;
+  else return bad("--sync", o->sync);
+  int rc = iso_journal_open(&jc, &app->journal);
+  if (rc < 0) {
+    fprintf(stderr, "isoflow-issuer: journal %s: %s (%s)\n", o->journal, iso_strerror(rc),
+            iso_journal_open_error());
+    return 1;
+  }
+  iso_journal j;
+  rc = iso_journal_interface(app->journal, &j);
+  if (rc == 0) rc = iso_flow_set_journal(flow, &j);
+  if (rc < 0) {
+    fprintf(stderr, "isoflow-issuer: journal: %s\n", iso_strerror(rc));
+    return 1;
+  }
+  return 0;
+#else
+  (void)app;
+  (void)flow;
+  fprintf(stderr, "isoflow-issuer: built without the journal module: running in memory\n");
+  return 0;
+#endif
+}
+
+static int build(iss_app *app, const options *o) {
+  if (iso_spec_open(o->spec, &app->spec, NULL) < 0) return bad("--spec", o->spec);
+  if (o->cards) {
+    int line = 0;
+    if (iso__card_book_load(o->cards, &app->book, &line) < 0) {
+      fprintf(stderr, "isoflow-issuer: cannot use card file %s (line %d)\n", o->cards, line);
+      return 2;
+    }
+  } else if (iso__card_book_builtin(&app->book) < 0) {
+    return bad("card book", "(out of memory)");
+  }
+  if (iso__issuer_init(&app->issuer, &app->book) < 0) return bad("issuer", "(out of memory)");
+  iso_flow_config fc;
+  iso_flow_config_init(&fc);
+  fc.spec = app->spec;
+  fc.name = "issuer";
+  if (o->max_in_flight) fc.max_in_flight = o->max_in_flight;
+  int rc = iso_flow_new(&fc, &app->flow);
+  if (rc == 0) rc = iso__issuer_flow_build(app->flow, &app->issuer);
+  if (rc < 0) {
+    fprintf(stderr, "isoflow-issuer: flow: %s\n", iso_strerror(rc));
+    return 1;
+  }
+  if ((rc = open_journal(app, o, app->flow)) != 0) return rc;
+  if ((rc = iso_flow_start(app->flow)) < 0) {
+    fprintf(stderr, "isoflow-issuer: flow: %s\n", iso_strerror(rc));
+    return 1;
+  }
+  if ((rc = iss_history_restore(app)) < 0) {
+    fprintf(stderr, "isoflow-issuer: restoring from the journal: %s\n", iso_strerror(rc));
+    return 1;
+  }
+  return 0;
+}
+
+/* Releases whatever build() and main() got so far, in reverse order (each
+ * step copes with what was never made).  The server must be closed. */
+static void teardown(iss_app *app, iso_tls *tls) {
+  iss_host_free(app);
+#ifdef ISOFLOW_HAVE_JOURNAL
+  iso_journal_close(app->journal);
+  app->journal = NULL;
+#endif
+  iso_flow_free(app->flow);
+  app->flow = NULL;
+  iso__issuer_free(&app->issuer);
+  iso__card_book_free(&app->book);
+  iso_spec_free(app->spec);
+  app->spec = NULL;
+  iso_tls_free(tls);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)signum;
+  uv_stop(h->loop);
+}
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+int main(int argc, char **argv) {
+  options o = {.threads = 2, .spec = "iso87a-bbitmap", .frame = "len2",
+               .journal = "./isoflow-issuer.db", .sync = "full"};
+  int rc = parse(argc, argv, &o);
+  if (rc) return rc;
+  iso_frame_kind kind;
+  if (iso_frame_kind_parse(o.frame, &kind) < 0) return bad("--frame", o.frame);
+
+  static iss_app app;
+  pthread_mutex_init(&app.lock, NULL);
+  pthread_cond_init(&app.cond, NULL);
+  if ((rc = build(&app, &o)) != 0) {
+    teardown(&app, NULL);
+    return rc;
+  }
+  if (app.rebuilt || app.recovered)
+    printf("restored from the journal: %llu committed operations applied, %llu in-doubt "
+           "transactions recovered\n",
+           (unsigned long long)app.rebuilt, (unsigned long long)app.recovered);
+
+  iso_tls *tls = NULL;
+  if (o.tls_cert) {
+    iso_tls_opts to = {.server = true, .cert_file = o.tls_cert, .key_file = o.tls_key,
+                       .ca_file = o.tls_ca, .require_peer_cert = o.tls_ca != NULL};
+    if (iso_tls_new(&to, &tls) < 0) {
+      fprintf(stderr, "isoflow-issuer: TLS setup failed (check --tls-* files)\n");
+      teardown(&app, NULL);
+      return 2;
+    }
+  }
+  iso_server_opts so;
+  memset(&so, 0, sizeof so);
+  iss_host_options(&app, &so);
+  so.conn.framing.kind = (uint8_t)kind;
+  so.conn.tls = tls;
+  so.workers = o.threads;
+  rc = iso_server_start(&so, (struct sockaddr *)&o.listen, &app.server);
+  if (rc < 0) {
+    fprintf(stderr, "isoflow-issuer: cannot listen: %s\n", iso_strerror(rc));
+    teardown(&app, tls);
+    return 1;
+  }
+  iso__admin *admin = NULL;
+  if (o.have_admin) {
+    iso__admin_ops ops = {iss_ready, iss_metrics, iss_profile, &app};
+    if (iso__admin_start((struct sockaddr *)&o.admin, &ops, &admin) < 0) {
+      fprintf(stderr, "isoflow-issuer: cannot start the admin endpoint\n");
+      iso_server_close(app.server, NULL);
+      teardown(&app, tls);
+      return 1;
+    }
+  }
+  char where[64];
+  struct sockaddr_storage bound = o.listen;
+  if (bound.ss_family == AF_INET)
+    ((struct sockaddr_in *)&bound)->sin_port = htons((uint16_t)iso_server_port(app.server));
+  else
+    ((struct sockaddr_in6 *)&bound)->sin6_port = htons((uint16_t)iso_server_port(app.server));
+  iso__format_addr((struct sockaddr *)&bound, where, sizeof where);
+  printf("listening on %s", where);
+  if (admin) printf(", admin on port %d", iso__admin_port(admin));
+  printf("\n");
+  fflush(stdout);
+  atomic_store(&app.ready, true);
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  uv_signal_t sigint, sigterm;
+  uv_signal_init(&loop, &sigint);
+  uv_signal_init(&loop, &sigterm);
+  uv_signal_start(&sigint, on_signal, SIGINT);
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  signal(SIGPIPE, SIG_IGN);
+  uv_run(&loop, UV_RUN_DEFAULT);
+
+  /* Shutdown, in order. */
+  atomic_store(&app.ready, false);
+  int status = 0;
+  if (!iss_host_stop(&app, 35000)) {
+    fprintf(stderr, "isoflow-issuer: transactions still running at shutdown\n");
+    status = 1;
+  }
+  /* Responses were handed to the connections; give the sockets a moment to
+   * drain before the server closes them at once. */
+  struct timespec pause = {0, 100000000L};
+  nanosleep(&pause, NULL);
+  iso__admin_stop(admin);
+  iso_server_close(app.server, NULL);
+  app.server = NULL;
+  teardown(&app, tls);
+  uv_close((uv_handle_t *)&sigint, on_handle_closed);
+  uv_close((uv_handle_t *)&sigterm, on_handle_closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  printf("stopped\n");
+  return status;
+}

@@ -1,0 +1,192 @@
+/*
+ * examples/issuer/metrics.c -- what the issuer's admin endpoint shows.
+ * Runs on the endpoint's thread and reads only what is safe from any
+ * thread: the per-worker answer counters (relaxed atomics), the flow's
+ * merged statistics and profile, the server's and the journal's counters.
+ * The worker list only grows while the server runs and is freed after the
+ * endpoint has stopped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "examples/common/admin.h"
+#include "examples/issuer/issuer_app.h"
+
+bool iss_ready(void *data) {
+  iss_app *app = data;
+  return atomic_load(&app->ready);
+}
+
+static void answers(iss_app *app, iso__text *out) {
+  iso__metric_help(out, "isoflow_transactions_total", "counter",
+                   "Responses sent, by response MTI and response code (DE 39).");
+  uint64_t sums[ISS_MTI_SLOTS][ISS_RC_SLOTS] = {{0}};
+  uint64_t malformed = 0, dropped = 0, unsendable = 0;
+  pthread_mutex_lock(&app->lock);
+  for (iss_worker *w = app->workers; w; w = w->next) {
+    for (int m = 0; m < ISS_MTI_SLOTS; m++)
+      for (int r = 0; r < ISS_RC_SLOTS; r++)
+        sums[m][r] += atomic_load_explicit(&w->answers[m][r], memory_order_relaxed);
+    malformed += atomic_load_explicit(&w->malformed, memory_order_relaxed);
+    dropped += atomic_load_explicit(&w->dropped, memory_order_relaxed);
+    unsendable += atomic_load_explicit(&w->unsendable, memory_order_relaxed);
+  }
+  pthread_mutex_unlock(&app->lock);
+  for (int m = 0; m < ISS_MTI_SLOTS; m++)
+    for (int r = 0; r < ISS_RC_SLOTS; r++) {
+      if (!sums[m][r]) continue;
+      char labels[64], rc[8];
+      if (r == ISS_RC_SLOTS - 1) snprintf(rc, sizeof rc, "other");
+      else snprintf(rc, sizeof rc, "%02d", r);
+      snprintf(labels, sizeof labels, "mti=\"%s\",rc=\"%s\"", iss_mti_names[m], rc);
+      iso__metric(out, "isoflow_transactions_total", labels, (double)sums[m][r]);
+    }
+  iso__metric_help(out, "isoflow_requests_malformed_total", "counter",
+                   "Requests that could not be unpacked (not answered).");
+  iso__metric(out, "isoflow_requests_malformed_total", NULL, (double)malformed);
+  iso__metric_help(out, "isoflow_requests_dropped_total", "counter",
+                   "Requests not taken while shutting down.");
+  iso__metric(out, "isoflow_requests_dropped_total", NULL, (double)dropped);
+  iso__metric_help(out, "isoflow_responses_unsendable_total", "counter",
+                   "Responses that could not be packed (not sent).");
+  iso__metric(out, "isoflow_responses_unsendable_total", NULL, (double)unsendable);
+}
+
+static void flow_stats(iss_app *app, iso__text *out) {
+  iso_flow_stats s;
+  iso_flow_stats_get(app->flow, &s);
+  iso__metric_help(out, "isoflow_in_flight", "gauge", "Transactions running now.");
+  iso__metric(out, "isoflow_in_flight", NULL, (double)s.in_flight);
+  iso__metric_help(out, "isoflow_outcomes_total", "counter", "Transactions by outcome.");
+  iso__metric(out, "isoflow_outcomes_total", "outcome=\"committed\"", (double)s.committed);
+  iso__metric(out, "isoflow_outcomes_total", "outcome=\"aborted\"", (double)s.aborted);
+  iso__metric_help(out, "isoflow_overload_declined_total", "counter",
+                   "Requests declined at once for overload.");
+  iso__metric(out, "isoflow_overload_declined_total", NULL, (double)s.overload_declined);
+  iso__metric_help(out, "isoflow_duplicates_total", "counter",
+                   "Retransmissions answered without running, by kind.");
+  iso__metric(out, "isoflow_duplicates_total", "kind=\"in_flight\"", (double)s.dup_in_flight);
+  iso__metric(out, "isoflow_duplicates_total", "kind=\"completed\"",
+              (double)(s.dup_completed - s.dup_from_journal));
+  iso__metric(out, "isoflow_duplicates_total", "kind=\"journal\"", (double)s.dup_from_journal);
+  iso__metric(out, "isoflow_duplicates_total", "kind=\"fingerprint_mismatch\"",
+              (double)s.fingerprint_mismatch);
+  iso__metric_help(out, "isoflow_repeats_as_original_total", "counter",
+                   "Repeats of unknown transactions, run as originals.");
+  iso__metric(out, "isoflow_repeats_as_original_total", NULL, (double)s.repeat_as_original);
+  iso__metric_help(out, "isoflow_deadline_expired_total", "counter",
+                   "Transactions aborted at their deadline.");
+  iso__metric(out, "isoflow_deadline_expired_total", NULL, (double)s.deadline_expired);
+  iso__metric_help(out, "isoflow_journal_failures_total", "counter",
+                   "Journal writes that failed (their transactions declined).");
+  iso__metric(out, "isoflow_journal_failures_total", NULL, (double)s.journal_failures);
+  iso__metric_help(out, "isoflow_recovered_total", "counter",
+                   "In-doubt transactions finished by recovery at start.");
+  iso__metric(out, "isoflow_recovered_total", NULL, (double)s.recovered);
+}
+
+static void issuer_counters(iss_app *app, iso__text *out) {
+  iso__issuer_counters *c = &app->issuer.counters;
+  iso__metric_help(out, "isoflow_issuer_account_total", "counter",
+                   "Account operations: holds, captures, releases, refunds.");
+  iso__metric(out, "isoflow_issuer_account_total", "op=\"hold\"", (double)atomic_load(&c->holds));
+  iso__metric(out, "isoflow_issuer_account_total", "op=\"capture\"",
+              (double)atomic_load(&c->captures));
+  iso__metric(out, "isoflow_issuer_account_total", "op=\"release\"",
+              (double)atomic_load(&c->releases));
+  iso__metric(out, "isoflow_issuer_account_total", "op=\"refund\"",
+              (double)atomic_load(&c->refunds));
+  iso__metric_help(out, "isoflow_issuer_reversals_without_effect_total", "counter",
+                   "Reversals acknowledged with no effect, by why.");
+  iso__metric(out, "isoflow_issuer_reversals_without_effect_total", "why=\"unknown\"",
+              (double)atomic_load(&c->reversal_unknown));
+  iso__metric(out, "isoflow_issuer_reversals_without_effect_total", "why=\"already\"",
+              (double)atomic_load(&c->reversal_repeated));
+}
+
+/* The sum of every card's available balance, and of the opening ones: a
+ * check that the balances agree with the journal (tests compare it with
+ * what `isoflow journal show` says was committed). */
+static void balances(iss_app *app, iso__text *out) {
+  int64_t available = 0, opening = 0;
+  for (size_t i = 0; i < app->book.count; i++) {
+    available += iso__issuer_available(&app->issuer, (uint32_t)i);
+    opening += app->book.cards[i].opening;
+  }
+  iso__metric_help(out, "isoflow_issuer_balance_total", "gauge",
+                   "Sum over the card book, minor units: available now, and opening.");
+  iso__metric(out, "isoflow_issuer_balance_total", "kind=\"available\"", (double)available);
+  iso__metric(out, "isoflow_issuer_balance_total", "kind=\"opening\"", (double)opening);
+}
+
+static void connections(iss_app *app, iso__text *out) {
+  if (!app->server) return;
+  iso_conn_stats s;
+  iso_server_stats_read(app->server, &s);
+  iso__metric_help(out, "isoflow_connections", "gauge", "Client connections open now.");
+  iso__metric(out, "isoflow_connections", NULL, (double)s.connections);
+  iso__metric_help(out, "isoflow_connections_total", "counter", "Connections by event.");
+  iso__metric(out, "isoflow_connections_total", "event=\"accepted\"", (double)s.accepted);
+  iso__metric(out, "isoflow_connections_total", "event=\"refused\"", (double)s.refused);
+  iso__metric(out, "isoflow_connections_total", "event=\"accept_error\"", (double)s.accept_errors);
+  iso__metric(out, "isoflow_connections_total", "event=\"failed\"", (double)s.failed);
+  iso__metric_help(out, "isoflow_frames_total", "counter", "Frames by kind.");
+  iso__metric(out, "isoflow_frames_total", "kind=\"request_in\"", (double)s.inbound);
+  iso__metric(out, "isoflow_frames_total", "kind=\"reply_out\"", (double)s.replies);
+  iso__metric(out, "isoflow_frames_total", "kind=\"keepalive\"", (double)s.keepalives);
+  iso__metric_help(out, "isoflow_bytes_total", "counter", "Bytes on the wire.");
+  iso__metric(out, "isoflow_bytes_total", "dir=\"in\"", (double)s.bytes_in);
+  iso__metric(out, "isoflow_bytes_total", "dir=\"out\"", (double)s.bytes_out);
+}
+
+static void journal(iss_app *app, iso__text *out) {
+#ifdef ISOFLOW_HAVE_JOURNAL
+  if (!app->journal) return;
+  iso_journal_stats s;
+  iso_journal_stats_get(app->journal, &s);
+  iso__metric_help(out, "isoflow_journal_events_total", "counter", "Events written.");
+  iso__metric(out, "isoflow_journal_events_total", NULL, (double)s.events);
+  iso__metric_help(out, "isoflow_journal_groups_total", "counter",
+                   "SQLite transactions committed (group commits).");
+  iso__metric(out, "isoflow_journal_groups_total", NULL, (double)s.groups);
+  iso__metric_help(out, "isoflow_journal_group_size", "gauge",
+                   "Events per group: mean since start, and the largest.");
+  iso__metric(out, "isoflow_journal_group_size", "stat=\"mean\"",
+              s.groups ? (double)s.events / (double)s.groups : 0.0);
+  iso__metric(out, "isoflow_journal_group_size", "stat=\"max\"", (double)s.max_group);
+  iso__metric_help(out, "isoflow_journal_queue_full_total", "counter",
+                   "Events refused because the writer's queue was full.");
+  iso__metric(out, "isoflow_journal_queue_full_total", NULL, (double)s.full);
+  iso__metric_help(out, "isoflow_journal_lost_total", "counter",
+                   "Events lost to failed writes.");
+  iso__metric(out, "isoflow_journal_lost_total", NULL, (double)s.failures);
+#else
+  (void)app;
+  (void)out;
+#endif
+}
+
+/* The flow's stage histograms, in its own Prometheus rendering. */
+static void stages(iss_app *app, iso__text *out, iso_profile_format format) {
+  size_t need = 0;
+  if (iso_flow_profile(app->flow, format, NULL, 0, &need) != ISO_E_NOSPC) return;
+  char *buf = malloc(need + 1);
+  if (buf && iso_flow_profile(app->flow, format, buf, need + 1, &need) == 0)
+    iso__text_append(out, buf, need);
+  free(buf);
+}
+
+void iss_metrics(void *data, iso__text *out) {
+  iss_app *app = data;
+  answers(app, out);
+  flow_stats(app, out);
+  issuer_counters(app, out);
+  balances(app, out);
+  connections(app, out);
+  journal(app, out);
+  stages(app, out, ISO_PROFILE_PROMETHEUS);
+}
+
+void iss_profile(void *data, iso__text *out) {
+  stages(data, out, ISO_PROFILE_TEXT);
+}

@@ -1,0 +1,78 @@
+/*
+ * examples/issuer/participants/account.c -- the account: the amount (DE 4)
+ * is held in prepare when the card's available balance covers it ("51"
+ * otherwise), captured in commit (the authorization enters the log that
+ * reversals search) and released in abort.
+ *
+ * The hold is a persistent context value ("card:amount"), so a recovery
+ * re-run knows what to do without the in-memory state of the process that
+ * died.  At start the balances are rebuilt from the journal's completed
+ * transactions; a transaction recovery finishes was not among them, so:
+ * commit in recovery applies the capture (balance and log) from the value;
+ * abort in recovery has nothing to give back (the hold died with the
+ * process).
+ */
+#include "examples/issuer/participants/issuer.h"
+
+#include <stdint.h>
+
+static int account_prepare(iso_tx *tx, void *data) {
+  iso__issuer *is = data;
+  uintptr_t card1 = (uintptr_t)iso_tx_get(tx, ISO__CTX_CARD);
+  int64_t amount = iso__amount_of(iso_tx_request(tx));
+  if (card1 == 0 || amount < 0) return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
+  uint32_t card = (uint32_t)(card1 - 1);
+  if (!iso__account_hold(is, card, amount)) {
+    iso_tx_set_response_code(tx, "51");
+    return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
+  }
+  char value[48];
+  int n = iso__value_format(value, sizeof value, card, amount);
+  if (n < 0 || iso_tx_set_persistent(tx, ISO__CTX_HOLD, value, (size_t)n) < 0) {
+    iso__account_credit(is, card, amount);
+    return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
+  }
+  atomic_fetch_add(&is->counters.holds, 1);
+  return ISO_PREPARED;
+}
+
+static void account_commit(iso_tx *tx, void *data) {
+  iso__issuer *is = data;
+  const void *value;
+  size_t len;
+  if (iso_tx_get_persistent(tx, ISO__CTX_HOLD, &value, &len) < 0) return;
+  if (iso_tx_is_recovery(tx)) {
+    if (iso__issuer_apply_capture(is, iso_tx_request(tx), value, len) == 0)
+      atomic_fetch_add(&is->counters.captures, 1);
+    return;
+  }
+  uint32_t card;
+  int64_t amount;
+  if (iso__value_parse(value, len, &card, &amount) < 0) return;
+  iso__auth_entry e;
+  iso__auth_entry_from(&e, iso_tx_request(tx));
+  e.card = card;
+  e.amount = amount;
+  /* Out of memory here costs only the ability to reverse this one by log
+   * lookup; the capture itself (the balance) already stands. */
+  iso__auth_log_add(&is->log, &e);
+  atomic_fetch_add(&is->counters.captures, 1);
+}
+
+static void account_abort(iso_tx *tx, void *data) {
+  iso__issuer *is = data;
+  const void *value;
+  size_t len;
+  uint32_t card;
+  int64_t amount;
+  if (iso_tx_is_recovery(tx)) return;
+  if (iso_tx_get_persistent(tx, ISO__CTX_HOLD, &value, &len) < 0) return;
+  if (iso__value_parse(value, len, &card, &amount) < 0 || card >= is->book->count) return;
+  iso__account_credit(is, card, amount);
+  atomic_fetch_add(&is->counters.releases, 1);
+}
+
+const iso_participant iso__p_account = {.name = "account",
+                                        .prepare = account_prepare,
+                                        .commit = account_commit,
+                                        .abort = account_abort};

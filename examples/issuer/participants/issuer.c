@@ -1,0 +1,166 @@
+/*
+ * examples/issuer/participants/issuer.c -- the issuer's shared state
+ * (balances, counters, the current month), the small helpers every
+ * participant file uses, the replay of committed history used to rebuild
+ * balances at start, and the assembly of the flow (see issuer.h).
+ */
+#include "examples/issuer/participants/issuer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "isoflow/error.h"
+
+iso__request_kind iso__request_kind_of(const char *mti) {
+  if (strlen(mti) != 4) return 0;
+  /* The repeat digit (the last one: 0101, 0201, 0401, 0421) does not
+   * change the kind. */
+  char m[4] = {mti[0], mti[1], mti[2], mti[3] == '1' ? '0' : mti[3]};
+  if (!memcmp(m, "0100", 4) || !memcmp(m, "0200", 4)) return ISO__KIND_AUTHORIZATION;
+  if (!memcmp(m, "0400", 4) || !memcmp(m, "0420", 4)) return ISO__KIND_REVERSAL;
+  if (!memcmp(m, "0800", 4)) return ISO__KIND_NETWORK;
+  return 0;
+}
+
+int iso__issuer_init(iso__issuer *is, const iso__card_book *book) {
+  memset(is, 0, sizeof *is);
+  is->book = book;
+  is->available = calloc(book->count ? book->count : 1, sizeof *is->available);
+  if (!is->available) return ISO_E_NOMEM;
+  for (size_t i = 0; i < book->count; i++)
+    atomic_init(&is->available[i], book->cards[i].opening);
+  int rc = iso__auth_log_init(&is->log);
+  if (rc < 0) {
+    free(is->available);
+    return rc;
+  }
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(is->yymm_now, sizeof is->yymm_now, "%y%m", &tm);
+  atomic_init(&is->next_auth_code, (uint32_t)(now % 1000000));
+  return 0;
+}
+
+void iso__issuer_free(iso__issuer *is) {
+  free(is->available);
+  is->available = NULL;
+  iso__auth_log_free(&is->log);
+}
+
+int64_t iso__issuer_available(const iso__issuer *is, uint32_t card) {
+  if (card >= is->book->count) return 0;
+  return atomic_load(&is->available[card]);
+}
+
+bool iso__field_str(const iso_msg *m, int field, char *buf, size_t cap) {
+  size_t len = 0;
+  if (!iso_msg_has(m, field)) return false;
+  if (iso_msg_get(m, field, buf, cap, &len) < 0 || len >= cap) return false;
+  buf[len] = '\0';
+  return true;
+}
+
+int64_t iso__amount_of(const iso_msg *m) {
+  char a[16];
+  if (!iso__field_str(m, 4, a, sizeof a) || strlen(a) != 12) return -1;
+  int64_t v = 0;
+  for (int i = 0; i < 12; i++) {
+    if (a[i] < '0' || a[i] > '9') return -1;
+    v = v * 10 + (a[i] - '0');
+  }
+  return v;
+}
+
+int iso__value_format(char *buf, size_t cap, uint32_t card, int64_t amount) {
+  int n = snprintf(buf, cap, "%u:%lld", card, (long long)amount);
+  return n > 0 && (size_t)n < cap ? n : ISO_E_NOSPC;
+}
+
+int iso__value_parse(const void *bytes, size_t len, uint32_t *card, int64_t *amount) {
+  char s[48];
+  if (len == 0 || len >= sizeof s) return ISO_E_INVAL;
+  memcpy(s, bytes, len);
+  s[len] = '\0';
+  unsigned c;
+  long long a;
+  char extra;
+  if (sscanf(s, "%u:%lld%c", &c, &a, &extra) != 2 || a < 0) return ISO_E_INVAL;
+  *card = c;
+  *amount = a;
+  return 0;
+}
+
+bool iso__account_hold(iso__issuer *is, uint32_t card, int64_t amount) {
+  int64_t have = atomic_load(&is->available[card]);
+  do {
+    if (have < amount) return false;
+  } while (!atomic_compare_exchange_weak(&is->available[card], &have, have - amount));
+  return true;
+}
+
+void iso__account_credit(iso__issuer *is, uint32_t card, int64_t amount) {
+  atomic_fetch_add(&is->available[card], amount);
+}
+
+int iso__issuer_apply_capture(iso__issuer *is, const iso_msg *request,
+                              const void *hold, size_t len) {
+  uint32_t card;
+  int64_t amount;
+  if (iso__value_parse(hold, len, &card, &amount) < 0 || card >= is->book->count)
+    return ISO_E_INVAL;
+  iso__auth_entry e;
+  iso__auth_entry_from(&e, request);
+  e.card = card;
+  e.amount = amount;
+  int rc = iso__auth_log_add(&is->log, &e);
+  if (rc < 0) return rc;
+  atomic_fetch_sub(&is->available[card], amount);
+  return 0;
+}
+
+int iso__issuer_apply_refund(iso__issuer *is, const iso_msg *request,
+                             const void *refund, size_t len) {
+  uint32_t card;
+  int64_t amount;
+  if (iso__value_parse(refund, len, &card, &amount) < 0 || card >= is->book->count)
+    return ISO_E_INVAL;
+  char terminal[16] = "", rrn[13] = "", de90[43] = "";
+  iso__field_str(request, 41, terminal, sizeof terminal);
+  iso__auth_entry *orig = NULL;
+  if (iso__field_str(request, 90, de90, sizeof de90) && strlen(de90) >= 20) {
+    char stan[7], when[11];
+    memcpy(stan, de90 + 4, 6);
+    stan[6] = '\0';
+    memcpy(when, de90 + 10, 10);
+    when[10] = '\0';
+    orig = iso__auth_log_find(&is->log, terminal, NULL, stan, when);
+  }
+  if (!orig && iso__field_str(request, 37, rrn, sizeof rrn))
+    orig = iso__auth_log_find(&is->log, terminal, rrn, NULL, NULL);
+  if (orig) atomic_store(&orig->state, ISO__AUTH_REVERSED);
+  atomic_fetch_add(&is->available[card], amount);
+  return 0;
+}
+
+int iso__issuer_flow_build(iso_flow *flow, iso__issuer *is) {
+  struct {
+    const char *group; /* NULL: the main list */
+    const iso_participant *p;
+  } plan[] = {
+      {NULL, &iso__p_fields},          {NULL, &iso__p_route},
+      {"authorization", &iso__p_card}, {"authorization", &iso__p_account},
+      {"reversal", &iso__p_reversal},  {NULL, &iso__p_approval},
+      {NULL, &iso__p_decline},
+  };
+  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+    iso_participant p = *plan[i].p;
+    p.data = is;
+    int rc = plan[i].group ? iso_flow_group_add(flow, plan[i].group, &p)
+                           : iso_flow_add(flow, &p);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * examples/issuer/participants/reversal.c -- reversals (0400/0420 and their
+ * repeats): finds the original authorization by its original data elements
+ * (DE 90: original MTI, STAN and transmission time, matched with DE 41), or
+ * else by DE 37 + DE 41, and gives its whole amount back in commit.
+ *
+ * A reversal is acknowledged whatever it finds, with "00", as issuers do:
+ * the acquirer sends it to make sure nothing stays held, and any other
+ * answer only makes it send again (0421) until told "done".  So a reversal
+ * of an unknown original, or of one already reversed, is approved with no
+ * effect (and counted).  Partial reversals (DE 95) are not supported: the
+ * original's whole amount is released.
+ *
+ * Prepare claims the original (CAPTURED -> REVERSING, one compare-and-swap),
+ * so two reversals of the same original racing on two loops refund once.
+ * The refund is a persistent value ("card:amount") for recovery.
+ */
+#include "examples/issuer/participants/issuer.h"
+
+#include <string.h>
+
+static iso__auth_entry *find_original(iso__issuer *is, const iso_msg *req) {
+  char terminal[16] = "", rrn[13], de90[43];
+  iso__field_str(req, 41, terminal, sizeof terminal);
+  if (iso__field_str(req, 90, de90, sizeof de90) && strlen(de90) == 42) {
+    char stan[7], when[11];
+    memcpy(stan, de90 + 4, 6);
+    stan[6] = '\0';
+    memcpy(when, de90 + 10, 10);
+    when[10] = '\0';
+    iso__auth_entry *e = iso__auth_log_find(&is->log, terminal, NULL, stan, when);
+    if (e) return e;
+  }
+  if (iso__field_str(req, 37, rrn, sizeof rrn))
+    return iso__auth_log_find(&is->log, terminal, rrn, NULL, NULL);
+  return NULL;
+}
+
+static int reversal_prepare(iso_tx *tx, void *data) {
+  iso__issuer *is = data;
+  iso__auth_entry *orig = find_original(is, iso_tx_request(tx));
+  if (!orig) {
+    atomic_fetch_add(&is->counters.reversal_unknown, 1);
+    return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
+  }
+  int expected = ISO__AUTH_CAPTURED;
+  if (!atomic_compare_exchange_strong(&orig->state, &expected, ISO__AUTH_REVERSING)) {
+    atomic_fetch_add(&is->counters.reversal_repeated, 1);
+    return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
+  }
+  char value[48];
+  int n = iso__value_format(value, sizeof value, orig->card, orig->amount);
+  if (n < 0 || iso_tx_set_persistent(tx, ISO__CTX_REFUND, value, (size_t)n) < 0 ||
+      iso_tx_set(tx, ISO__CTX_ORIGINAL, orig, NULL) < 0) {
+    atomic_store(&orig->state, ISO__AUTH_CAPTURED);
+    return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
+  }
+  return ISO_PREPARED;
+}
+
+static void reversal_commit(iso_tx *tx, void *data) {
+  iso__issuer *is = data;
+  const void *value;
+  size_t len;
+  if (iso_tx_get_persistent(tx, ISO__CTX_REFUND, &value, &len) < 0) return;
+  iso__auth_entry *orig = iso_tx_get(tx, ISO__CTX_ORIGINAL);
+  if (iso_tx_is_recovery(tx) || !orig) {
+    if (iso__issuer_apply_refund(is, iso_tx_request(tx), value, len) == 0)
+      atomic_fetch_add(&is->counters.refunds, 1);
+    return;
+  }
+  atomic_store(&orig->state, ISO__AUTH_REVERSED);
+  iso__account_credit(is, orig->card, orig->amount);
+  atomic_fetch_add(&is->counters.refunds, 1);
+}
+
+static void reversal_abort(iso_tx *tx, void *data) {
+  (void)data;
+  iso__auth_entry *orig = iso_tx_get(tx, ISO__CTX_ORIGINAL);
+  if (orig && !iso_tx_is_recovery(tx)) atomic_store(&orig->state, ISO__AUTH_CAPTURED);
+}
+
+const iso_participant iso__p_reversal = {.name = "reversal",
+                                         .prepare = reversal_prepare,
+                                         .commit = reversal_commit,
+                                         .abort = reversal_abort};

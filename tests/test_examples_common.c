@@ -1,0 +1,221 @@
+/*
+ * tests/test_examples_common.c -- the code the example programs share:
+ * Luhn and the card book (built-in, files, lookup, expiry), option parsers,
+ * latency percentiles and the text buffer.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "examples/common/args.h"
+#include "examples/common/cards.h"
+#include "examples/common/latency.h"
+#include "examples/common/text.h"
+#include "isoflow/error.h"
+
+static void test_luhn(void **state) {
+  (void)state;
+  assert_true(iso__luhn_ok("4242424242424242", 16));
+  assert_true(iso__luhn_ok("79927398713", 11));
+  assert_false(iso__luhn_ok("79927398710", 11));
+  assert_false(iso__luhn_ok("4242424242424241", 16));
+  assert_false(iso__luhn_ok("42424242424242a2", 16));
+  assert_false(iso__luhn_ok("4", 1));
+  assert_int_equal(iso__luhn_digit("7992739871", 10), '3');
+  char pan[ISO__PAN_MAX + 1];
+  for (unsigned i = 0; i < 300; i++) {
+    iso__card_builtin_pan(i, pan);
+    assert_int_equal(strlen(pan), 16);
+    assert_true(iso__luhn_ok(pan, 16));
+  }
+}
+
+static void test_builtin_book(void **state) {
+  (void)state;
+  iso__card_book b;
+  assert_int_equal(iso__card_book_builtin(&b), 0);
+  assert_int_equal(b.count, ISO__BUILTIN_CARDS);
+  char pan[ISO__PAN_MAX + 1];
+  iso__card_builtin_pan(7, pan);
+  assert_int_equal(iso__card_book_find(&b, pan, strlen(pan)), 7);
+  assert_int_equal(b.cards[7].opening, 500000);
+  assert_int_equal(b.cards[98].opening, 5000);
+  assert_string_equal(b.cards[99].expiry, "2001");
+  assert_string_equal(b.cards[0].expiry, "3012");
+  pan[15] = pan[15] == '9' ? '0' : (char)(pan[15] + 1);
+  assert_int_equal(iso__card_book_find(&b, pan, strlen(pan)), -1);
+  assert_int_equal(iso__card_book_find(&b, pan, 0), -1);
+  assert_int_equal(iso__card_book_find(&b, "40000000000000000000000", 23), -1);
+  iso__card_book_free(&b);
+  assert_null(b.cards);
+}
+
+static char *write_temp(const char *text) {
+  static char path[64];
+  snprintf(path, sizeof path, "/tmp/isoflow-cards-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  return path;
+}
+
+static void test_card_file(void **state) {
+  (void)state;
+  iso__card_book b;
+  int line = -1;
+  char *path = write_temp("# test cards\n\n4242424242424242 2712 100000\n"
+                          "  5555555555554444 2501 0\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), 0);
+  assert_int_equal(b.count, 2);
+  long i = iso__card_book_find(&b, "4242424242424242", 16);
+  assert_true(i >= 0);
+  assert_int_equal(b.cards[i].opening, 100000);
+  assert_string_equal(b.cards[i].expiry, "2712");
+  assert_true(iso__card_book_find(&b, "5555555555554444", 16) >= 0);
+  iso__card_book_free(&b);
+  unlink(path);
+
+  /* Bad Luhn on line 2: named by its number. */
+  path = write_temp("4242424242424242 2712 1\n4242424242424241 2712 1\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), ISO_E_INVAL);
+  assert_int_equal(line, 2);
+  assert_null(b.cards);
+  unlink(path);
+  path = write_temp("4242424242424242 27 1\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), ISO_E_INVAL);
+  unlink(path);
+  path = write_temp("4242424242424242 2712 -5\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), ISO_E_INVAL);
+  unlink(path);
+  path = write_temp("4242424242424242 2712 5 extra\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), ISO_E_INVAL);
+  unlink(path);
+  path = write_temp("4242424242424242 2712 5\n4242424242424242 2801 7\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), ISO_E_INVAL);
+  unlink(path);
+  path = write_temp("# nothing\n");
+  assert_int_equal(iso__card_book_load(path, &b, &line), ISO_E_INVAL);
+  unlink(path);
+  assert_int_equal(iso__card_book_load("/nonexistent/cards", &b, &line), ISO_E_IO);
+}
+
+static void test_expiry(void **state) {
+  (void)state;
+  assert_false(iso__card_expired("2712", 4, "2611"));
+  assert_false(iso__card_expired("2611", 4, "2611")); /* valid through its month */
+  assert_true(iso__card_expired("2610", 4, "2611"));
+  assert_true(iso__card_expired("2001", 4, "2611"));
+  assert_true(iso__card_expired("2713", 4, "2611"));
+  assert_true(iso__card_expired("2700", 4, "2611"));
+  assert_true(iso__card_expired("27a1", 4, "2611"));
+  assert_true(iso__card_expired("271", 3, "2611"));
+}
+
+static void test_hostport(void **state) {
+  (void)state;
+  struct sockaddr_storage ss;
+  assert_int_equal(iso__parse_hostport("127.0.0.1:8583", &ss), 0);
+  assert_int_equal(ss.ss_family, AF_INET);
+  assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port), 8583);
+  char buf[64];
+  iso__format_addr((struct sockaddr *)&ss, buf, sizeof buf);
+  assert_string_equal(buf, "127.0.0.1:8583");
+  assert_int_equal(iso__parse_hostport("[::1]:0", &ss), 0);
+  assert_int_equal(ss.ss_family, AF_INET6);
+  iso__format_addr((struct sockaddr *)&ss, buf, sizeof buf);
+  assert_string_equal(buf, "[::1]:0");
+  assert_int_equal(iso__parse_hostport("localhost:1", &ss), 0);
+  assert_int_equal(ss.ss_family, AF_INET);
+  assert_int_equal(iso__parse_hostport("127.0.0.1", &ss), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport("127.0.0.1:65536", &ss), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport("127.0.0.1:-1", &ss), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport("host.example:80", &ss), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport(":80", &ss), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport("[::1]80", &ss), ISO_E_INVAL);
+
+  struct sockaddr_storage list[3];
+  size_t n = 0;
+  assert_int_equal(iso__parse_hostport_list("127.0.0.1:1,127.0.0.1:2", list, 3, &n), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(ntohs(((struct sockaddr_in *)&list[1])->sin_port), 2);
+  assert_int_equal(iso__parse_hostport_list("127.0.0.1:1,", list, 3, &n), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport_list("", list, 3, &n), ISO_E_INVAL);
+  assert_int_equal(iso__parse_hostport_list("1.1.1.1:1,1.1.1.1:2", list, 1, &n), ISO_E_INVAL);
+}
+
+static void test_numbers(void **state) {
+  (void)state;
+  uint64_t v = 99;
+  assert_int_equal(iso__parse_u64("42", 1, 100, &v), 0);
+  assert_int_equal(v, 42);
+  assert_int_equal(iso__parse_u64("0", 1, 100, &v), ISO_E_INVAL);
+  assert_int_equal(iso__parse_u64("101", 1, 100, &v), ISO_E_INVAL);
+  assert_int_equal(iso__parse_u64("4x", 1, 100, &v), ISO_E_INVAL);
+  assert_int_equal(iso__parse_u64("-4", 0, 100, &v), ISO_E_INVAL);
+  assert_int_equal(iso__parse_u64("", 0, 100, &v), ISO_E_INVAL);
+  assert_int_equal(v, 42);
+  double d = -1;
+  assert_int_equal(iso__parse_share("0.25", &d), 0);
+  assert_true(d == 0.25);
+  assert_int_equal(iso__parse_share("10%", &d), 0);
+  assert_true(d > 0.0999 && d < 0.1001);
+  assert_int_equal(iso__parse_share("1.5", &d), ISO_E_INVAL);
+  assert_int_equal(iso__parse_share("-0.1", &d), ISO_E_INVAL);
+  assert_int_equal(iso__parse_share("nan", &d), ISO_E_INVAL);
+  assert_int_equal(iso__parse_share("0.1x", &d), ISO_E_INVAL);
+}
+
+static void test_latency(void **state) {
+  (void)state;
+  iso__latencies l = {0};
+  iso__latency_summary s;
+  iso__latencies_summarize(&l, &s);
+  assert_int_equal(s.count, 0);
+  assert_int_equal(s.max, 0);
+  for (uint64_t i = 1000; i >= 1; i--) assert_int_equal(iso__latencies_add(&l, i), 0);
+  iso__latencies_summarize(&l, &s);
+  assert_int_equal(s.count, 1000);
+  assert_int_equal(s.p50, 500);
+  assert_int_equal(s.p90, 900);
+  assert_int_equal(s.p99, 990);
+  assert_int_equal(s.max, 1000);
+  iso__latencies_free(&l);
+  assert_int_equal(iso__latencies_add(&l, 7), 0);
+  iso__latencies_summarize(&l, &s);
+  assert_int_equal(s.p50, 7);
+  assert_int_equal(s.p99, 7);
+  iso__latencies_free(&l);
+}
+
+static void test_text(void **state) {
+  (void)state;
+  iso__text t;
+  iso__text_init(&t);
+  assert_string_equal(iso__text_str(&t), "");
+  for (int i = 0; i < 1000; i++) assert_int_equal(iso__text_printf(&t, "%d,", i % 10), 0);
+  assert_int_equal(t.len, 2000);
+  assert_int_equal(iso__text_append(&t, "end", 3), 0);
+  assert_memory_equal(iso__text_str(&t) + 1998, "9,end", 6);
+  iso__text_free(&t);
+  assert_int_equal(t.len, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_luhn),     cmocka_unit_test(test_builtin_book),
+      cmocka_unit_test(test_card_file), cmocka_unit_test(test_expiry),
+      cmocka_unit_test(test_hostport), cmocka_unit_test(test_numbers),
+      cmocka_unit_test(test_latency),  cmocka_unit_test(test_text),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
