@@ -260,6 +260,20 @@ static void random_input_never_overreads(void **state) {
       assert_true(fr.payload + fr.len <= buf + len);
       assert_true(fr.len + fr.header_len <= 32);
     }
+    /* the prefix read alone agrees with the splitter */
+    size_t psize = iso_frame_prefix_size(&f);
+    if (len >= psize) {
+      uint32_t body = 0;
+      int prc = iso_frame_read_prefix(&f, buf, &body);
+      if (prc < 0) {
+        assert_int_equal(rc, prc);
+      } else if (rc > 0) {
+        assert_int_equal((size_t)rc, psize + body);
+      } else {
+        assert_int_equal(rc, ISO_E_NEED_MORE);
+        assert_true(len < psize + body);
+      }
+    }
     free(buf);
   }
 }
