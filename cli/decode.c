@@ -70,11 +70,13 @@ static int unframe(decoder *d, size_t n, const uint8_t **data, size_t *len) {
   iso_error err = {.code = ISO_E_BAD_FRAME, .field = -1};
   iso_frame fr;
   int rc = iso_frame_split(&d->opts.frame.framing, *data, *len, &fr);
-  if (rc < 0 || (size_t)rc != *len) {
-    if (rc < 0 && rc != ISO_E_NEED_MORE) err.code = rc;
-    err.reason = rc >= 0 || rc == ISO_E_NEED_MORE
-                     ? "length header does not match the message length"
-                     : cli_frame_reason(rc);
+  if (rc < 0 && rc != ISO_E_NEED_MORE) { /* the prefix itself is bad */
+    err.code = rc;
+    err.reason = cli_frame_reason(rc);
+    return cli_bad_input("decode", d->unit, n, &err);
+  }
+  if (rc < 0 || (size_t)rc != *len) { /* the line is shorter or longer */
+    err.reason = "length header does not match the message length";
     return cli_bad_input("decode", d->unit, n, &err);
   }
   *data = fr.payload;

@@ -106,6 +106,8 @@ printf '\000\001\000\000%s' "$V1" | "$BIN" decode --spec iso87a --frame len4 > /
 expect_bad "frame over the maximum" $? "frame 1" "over the frame maximum"
 echo "00010000$(hex "$V1")" | "$BIN" decode --spec iso87a --hex --frame len4 > /dev/null 2> "$TMP/err"
 expect_bad "hex frame over the maximum" $? "line 1" "over the frame maximum"
+out=$(printf '0000\n0037%s\n' "$(hex "$V1")" | "$BIN" decode --spec iso87a --hex --frame len2)
+expect_eq "hex keep-alive line skipped" "$out" "$J1"
 echo "0038$(hex "$V1")" | "$BIN" decode --spec iso87a --hex --frame len2 > /dev/null 2> "$TMP/err"
 expect_bad "hex frame length mismatch" $? "line 1" "does not match"
 A999=$(head -c 999 /dev/zero | tr '\0' A)
