@@ -449,7 +449,9 @@ typedef void (*iso_server_conn_cb)(iso_server *server, iso_conn *conn);
 /** Options of a server. */
 typedef struct iso_server_opts {
   iso_conn_opts conn;      /* applied to each accepted connection */
-  uv_loop_t *loop;         /* run on this loop (the caller's thread) ... */
+  uv_loop_t *loop;         /* run on this loop (the caller's thread; with
+                              clients of the same process on it, a round trip
+                              needs no cross-thread wake-up) ... */
   unsigned workers;        /* ... or, with loop NULL, on this many worker
                               loops, one thread each (0 = 1) */
   uint32_t max_connections; /* 0 = 10000; past it connections are closed at
