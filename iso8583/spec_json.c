@@ -243,8 +243,12 @@ static int read_field(loader *ld, int n, const cJSON *obj, iso_error *err) {
   int sens = enum_key(obj, "sensitivity", sensitivity_names, ISO_SENS_NONE, &bad);
   if (bad) return BAD(n, "unknown \"sensitivity\" (none pan track pin cvv icc expiry)");
 
+  /* One character, U+0001..U+00FF, decoded as the export writes it (bytes
+   * over 0x7F as \u00XX), so an exported spec always loads again. */
   const cJSON *pad_char = cJSON_GetObjectItemCaseSensitive(obj, "pad_char");
-  if (pad_char && (!cJSON_IsString(pad_char) || strlen(pad_char->valuestring) != 1))
+  uint8_t pad_byte = 0;
+  if (pad_char && (!cJSON_IsString(pad_char) ||
+                   iso__json_bytes(pad_char->valuestring, &pad_byte, 1) != 1))
     return BAD(n, "\"pad_char\" must be a one-character string");
   if (!pad_char && (pad == ISO_PAD_LEFT || pad == ISO_PAD_RIGHT))
     return BAD(n, "\"pad\" left or right needs a \"pad_char\"");
@@ -257,7 +261,7 @@ static int read_field(loader *ld, int n, const cJSON *obj, iso_error *err) {
   def->data_enc = (uint8_t)data_enc;
   def->prefix_enc = (uint8_t)prefix_enc;
   def->pad = (uint8_t)pad;
-  def->pad_char = pad_char ? pad_char->valuestring[0] : '\0';
+  def->pad_char = (char)pad_byte;
   def->sensitivity = (uint8_t)sens;
 
   const cJSON *tlv = cJSON_GetObjectItemCaseSensitive(obj, "tlv");
