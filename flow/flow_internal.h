@@ -11,10 +11,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
-
 #include <uv.h>
 
+#include "flow/clock.h"
 #include "flow/histogram.h"
 #include "isoflow/flow.h"
 
@@ -33,20 +32,6 @@
                               message's own inline storage */
 #define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
 #define ISO__MAX_SELECT 8  /* group names one selector may return */
-
-static inline uint64_t iso__now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The cheap clock (a few ns, ticks every 1-4 ms): used for the deadlines and
- * timeouts of transactions nobody profiles, and for the store's ages. */
-static inline uint64_t iso__coarse_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t iso__wall_ns(void);
 

@@ -2,7 +2,8 @@
  * tests/test_flow_profiler.c -- the latency histogram (bucket bounds,
  * percentiles of known inputs, merging) and the flow profiler (counts that
  * match transaction counts, per-loop figures merged, the three output
- * formats, switching it off).
+ * formats, switching it off), and the precise clock that times stages
+ * (the TSC scaled to CLOCK_MONOTONIC where it is invariant).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +11,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "flow/clock.h"
 #include "flow/histogram.h"
 #include "isoflow/flow.h"
 #include "support/flow_fixture.h"
@@ -272,6 +275,33 @@ static void stages_per_transaction(void **state) {
   iso_flow_free(f);
 }
 
+/* The precise clock reads CLOCK_MONOTONIC's scale (whether it is the TSC
+ * or not), never goes back, and measures a sleep as CLOCK_MONOTONIC does. */
+static void precise_clock_follows_monotonic(void **state) {
+  (void)state;
+  iso__clock_init();
+  for (int i = 0; i < 3; i++) {
+    uint64_t before = iso__mono_ns();
+    uint64_t now = iso__now_ns();
+    uint64_t after = iso__mono_ns();
+    assert_true(now + 200000u >= before); /* within 0.2 ms */
+    assert_true(now <= after + 200000u);
+  }
+  uint64_t prev = iso__now_ns();
+  for (int i = 0; i < 100000; i++) {
+    uint64_t now = iso__now_ns();
+    assert_true(now >= prev);
+    prev = now;
+  }
+  uint64_t m0 = iso__mono_ns(), p0 = iso__now_ns();
+  struct timespec nap = {0, 30000000}; /* 30 ms */
+  nanosleep(&nap, NULL);
+  uint64_t p1 = iso__now_ns(), m1 = iso__mono_ns();
+  uint64_t mono = m1 - m0, precise = p1 - p0;
+  assert_true(precise <= mono + mono / 100);
+  assert_true(precise + mono / 100 + 100000u >= mono); /* 1 % + 0.1 ms */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buckets_keep_two_significant_digits),
@@ -280,6 +310,7 @@ int main(void) {
       cmocka_unit_test(renders_table_json_prometheus),
       cmocka_unit_test(names_are_escaped),
       cmocka_unit_test(stages_per_transaction),
+      cmocka_unit_test(precise_clock_follows_monotonic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
