@@ -295,7 +295,9 @@ void iso__idem_lookup_failed(iso_tx *tx);
 void iso__idem_lookup_found(iso_tx *tx);
 void iso__store_counts(const struct iso__store *s, uint64_t *evicted_size,
                        uint64_t *evicted_age);
+/* SipHash-2-4 (fingerprints) and SipHash-1-3 (the store's table). */
 uint64_t iso__siphash(const uint8_t key[16], const void *data, size_t len);
+uint64_t iso__siphash13(const uint8_t key[16], const void *data, size_t len);
 
 /* blocking calls on the thread pool (engine.c) */
 typedef struct iso__work {

@@ -290,9 +290,25 @@ static void siphash_reference_vector(void **state) {
   assert_true(iso__siphash(key, msg, sizeof msg) == 0xa129ca6149be45e5ull);
 }
 
+static void siphash13_reference_values(void **state) {
+  (void)state;
+  /* SipHash-1-3 as CPython 3.11 computes bytes hashes with PYTHONHASHSEED=0
+   * (key all zero): hash(b"siphash"), hash(bytes(range(15))). */
+  uint8_t zero[16] = {0}, msg[15];
+  for (int i = 0; i < 15; i++) msg[i] = (uint8_t)i;
+  assert_true(iso__siphash13(zero, "siphash", 7) == 0x8264ceeccb16bcbeull);
+  assert_true(iso__siphash13(zero, msg, sizeof msg) == 0xf30eb725bb91c9eaull);
+  /* And the key matters. */
+  uint8_t key[16];
+  for (int i = 0; i < 16; i++) key[i] = (uint8_t)i;
+  assert_true(iso__siphash13(key, msg, sizeof msg) !=
+              iso__siphash13(zero, msg, sizeof msg));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(overload_declines_at_once),
+      cmocka_unit_test(siphash13_reference_values),
       cmocka_unit_test(concurrent_duplicates_run_once),
       cmocka_unit_test(completed_duplicate_replays_with_adjusted_mti),
       cmocka_unit_test(repeat_of_unknown_runs_as_original),
