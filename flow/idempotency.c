@@ -23,13 +23,15 @@
  * visits to it miss the CPU's caches: the key's bucket and chain, the
  * oldest entry (evicted) and its neighbours in their chain, the recycled
  * entry's response buffer.  The table is hashed with SipHash-1-3 under a
- * random key of its own (one hash per key, for the bucket), buckets are
- * kept at most half full, and every one of those lines is prefetched one
- * step ahead of its use: the bucket while the fingerprint is computed, the
- * next entry to evict and its neighbours while the current transaction
- * runs, the response buffer when its entry is taken.  Entries are two cache
- * lines, carved from 64-byte-aligned slabs; what a lookup or an eviction
- * reads sits in the first.
+ * random key of its own (one hash per key: its low bits pick the bucket,
+ * its high 32 bits are the key's tag).  A bucket is one cache line holding
+ * four entries and their tags, and a chain for any more; a lookup reads the
+ * bucket and only the entries whose tag matches, so a new key costs one
+ * line, prefetched while the fingerprint is computed.  The next entry to
+ * evict and the line that points at it are prefetched while the current
+ * transaction runs, a recycled entry's response buffer when the entry is
+ * taken.  Entries are two cache lines, carved from 64-byte-aligned slabs;
+ * what a lookup or an eviction reads sits in the first.
  */
 #include <stdalign.h>
 #include <stdlib.h>
@@ -47,7 +49,9 @@ struct found {
 
 typedef struct iso__store_entry {
   /* First line: what lookups, insertion and eviction touch. */
-  alignas(64) struct iso__store_entry *hnext; /* hash chain */
+  /* In a bucket's slot: hprev points at the slot, hnext is NULL.  In its
+   * overflow chain: the usual doubly linked list. */
+  alignas(64) struct iso__store_entry *hnext;
   struct iso__store_entry **hprev; /* what points at us: O(1) unlink */
   struct iso__store_entry *qnext; /* completion order, or free list */
   uint64_t hash;
@@ -67,6 +71,16 @@ typedef struct iso__store_entry {
 
 _Static_assert(sizeof(iso__store_entry) == 128, "two cache lines");
 
+/* A bucket: one cache line. */
+#define SLOTS 4
+typedef struct bucket {
+  alignas(64) iso__store_entry *slot[SLOTS]; /* NULL: free */
+  uint32_t tag[SLOTS];         /* the hash's high half, for each slot */
+  iso__store_entry *overflow;  /* the entries past four, chained */
+} bucket;
+
+static inline uint32_t tag_of(uint64_t hash) { return (uint32_t)(hash >> 32); }
+
 /* Entries come in slabs (64-byte aligned, never freed before the store). */
 #define SLAB_ENTRIES 63
 typedef struct slab {
@@ -77,7 +91,7 @@ typedef struct slab {
 typedef struct iso__store {
   uv_mutex_t lock;
   iso_flow *flow;
-  iso__store_entry **buckets;
+  bucket *buckets;
   size_t mask;
   iso__store_entry *qhead, *qtail; /* completed, oldest first */
   iso__store_entry *free_entries;
@@ -102,11 +116,12 @@ static void found_free(struct found *f) {
 int iso__store_new(iso_flow *f, iso__store **out) {
   iso__store *s = calloc(1, sizeof *s);
   if (!s) return ISO_E_NOMEM;
-  /* At most half full: a new key's bucket is then empty two times in
-   * three, and its chain need not be read at all. */
-  size_t n = 64;
-  while (n < 2 * (size_t)f->cfg.store_capacity && n < (1u << 24)) n <<= 1;
-  s->buckets = calloc(n, sizeof *s->buckets);
+  /* Two keys a bucket at most (of four slots): one in 20 or fewer buckets
+   * overflows into a chain (Poisson). */
+  size_t n = 16;
+  while (2 * n < (size_t)f->cfg.store_capacity && n < (1u << 22)) n <<= 1;
+  s->buckets = aligned_alloc(alignof(bucket), n * sizeof *s->buckets);
+  if (s->buckets) memset(s->buckets, 0, n * sizeof *s->buckets);
   if (!s->buckets || uv_mutex_init(&s->lock) != 0) {
     free(s->buckets);
     free(s);
@@ -147,7 +162,10 @@ static iso__store_entry *entry_new(iso__store *s) {
 void iso__store_free(iso__store *s) {
   if (!s) return;
   for (size_t i = 0; i <= s->mask; i++) {
-    iso__store_entry *e = s->buckets[i];
+    bucket *b = &s->buckets[i];
+    for (int j = 0; j < SLOTS; j++)
+      if (b->slot[j]) entry_free(b->slot[j]);
+    iso__store_entry *e = b->overflow;
     while (e) {
       iso__store_entry *next = e->hnext;
       entry_free(e);
@@ -238,7 +256,15 @@ void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len) {
 
 static iso__store_entry *find(iso__store *s, uint64_t hash, const uint8_t *key,
                               size_t len) {
-  for (iso__store_entry *e = s->buckets[hash & s->mask]; e; e = e->hnext)
+  const bucket *b = &s->buckets[hash & s->mask];
+  uint32_t tag = tag_of(hash);
+  for (int i = 0; i < SLOTS; i++) {
+    iso__store_entry *e = b->slot[i];
+    if (e && b->tag[i] == tag && e->hash == hash && e->key_len == len &&
+        memcmp(e->key, key, len) == 0)
+      return e;
+  }
+  for (iso__store_entry *e = b->overflow; e; e = e->hnext)
     if (e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
       return e;
   return NULL;
@@ -307,7 +333,17 @@ static iso__store_entry *insert(iso__store *s, uint64_t hash,
   e->waiters = NULL;
   e->qnext = NULL;
   e->response_len = 0;
-  iso__store_entry **head = &s->buckets[hash & s->mask];
+  bucket *b = &s->buckets[hash & s->mask];
+  for (int i = 0; i < SLOTS; i++) {
+    if (!b->slot[i]) {
+      b->slot[i] = e;
+      b->tag[i] = tag_of(hash);
+      e->hprev = &b->slot[i];
+      e->hnext = NULL;
+      return e;
+    }
+  }
+  iso__store_entry **head = &b->overflow;
   e->hnext = *head;
   e->hprev = head;
   if (*head) (*head)->hprev = &e->hnext;
