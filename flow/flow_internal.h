@@ -269,8 +269,27 @@ void iso__tx_start_lookup(iso_tx *tx);
 void iso__tx_decline(iso_tx *tx, int status, const char *code);
 
 /* profiler.c */
-void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
-                        uint64_t start, uint64_t end);
+void iso__profile_keep_stage(iso_tx *tx, unsigned part, unsigned phase,
+                             uint64_t start, uint64_t took);
+iso__hist *iso__profile_hist_new(iso__loop_stats *st, size_t index);
+
+/* Files one stage: into the transaction's stage list when a journal (or
+ * cfg.record_stages) keeps one, into the loop's histogram for the
+ * participant and phase when the transaction is profiled. */
+static inline void iso__profile_stage(iso_tx *tx, unsigned part,
+                                      unsigned phase, uint64_t start,
+                                      uint64_t end) {
+  uint64_t took = end - start;
+  if (tx->flow->keep_stages)
+    iso__profile_keep_stage(tx, part, phase, start, took);
+  if (!(tx->flags & ISO__TX_PROFILE)) return;
+  size_t row = part == ISO__NO_PART ? tx->flow->nparts : part;
+  size_t index = row * ISO_PHASE__COUNT + phase;
+  iso__loop_stats *st = tx->fl->stats;
+  iso__hist *h = atomic_load_explicit(&st->hists[index], memory_order_acquire);
+  if (!h) h = iso__profile_hist_new(st, index);
+  if (h) iso__hist_record(h, took);
+}
 void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
                              unsigned phase, uint64_t ns);
 

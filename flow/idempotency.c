@@ -203,12 +203,13 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
   const uint8_t *data;
   size_t len;
   uint8_t tmp[256];
-  if (!iso_msg_has(m, f)) {
+  int rc = iso_msg_peek(m, f, &data, &len); /* one look-up, present or not */
+  if (rc == ISO_E_NO_FIELD) {
     if (*pos + 1 > cap) return false;
     buf[(*pos)++] = 0xFF;
     return true;
   }
-  if (iso_msg_peek(m, f, &data, &len) != 0) {
+  if (rc != 0) {
     if (iso_msg_get(m, f, tmp, sizeof tmp, &len) != 0) return false;
     data = tmp;
   }
