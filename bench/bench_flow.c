@@ -212,13 +212,15 @@ static double mem_per_tx(size_t n) {
   char stan[7];
   /* Warm the profiler's histograms and the loop's first allocations. */
   npaused = 0;
-  size_t before = mallinfo2().uordblks;
+  struct mallinfo2 m0 = mallinfo2();
+  size_t before = m0.uordblks + m0.hblkhd; /* heap and mmapped blocks */
   for (size_t i = 0; i < n; i++) {
     stan_of(i, stan);
     iso_msg_set_copy(&req, 11, stan, 6);
     if (iso_flow_submit(fl, &req, 0, on_done, NULL) != 0) abort();
   }
-  size_t after = mallinfo2().uordblks;
+  struct mallinfo2 m1 = mallinfo2();
+  size_t after = m1.uordblks + m1.hblkhd;
   for (size_t i = 0; i < npaused; i++) iso_tx_resume(paused[i], ISO_PREPARED);
   completed = 0;
   while (completed < npaused) uv_run(&loop, UV_RUN_ONCE);
