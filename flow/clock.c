@@ -20,7 +20,7 @@ static uint64_t tsc_span; /* ticks in one second */
 /* A TSC reading and the CLOCK_MONOTONIC time it was taken at: the best of
  * a few tries, the one whose two clock reads lie closest together (a
  * preemption in between would spoil the pair). */
-static void read_pair(uint64_t *tsc, uint64_t *ns) {
+static uint64_t read_pair(uint64_t *tsc, uint64_t *ns) {
   uint64_t best = UINT64_MAX;
   *tsc = *ns = 0;
   for (int i = 0; i < 5; i++) {
@@ -33,6 +33,7 @@ static void read_pair(uint64_t *tsc, uint64_t *ns) {
       *ns = before + (after - before) / 2;
     }
   }
+  return best; /* how far off *ns may be, twice over */
 }
 
 /* ns per tick times 2^32 over an interval; 0 when it makes no sense. */
@@ -58,14 +59,23 @@ static bool tsc_invariant(void) {
   return ok;
 }
 
+/* The rate over 2 ms, from two pairs each good to 10 us (0.5 %; each
+ * thread then refines it over whole seconds); 0 if no try manages. */
+static uint64_t measure_rate(void) {
+  for (int i = 0; i < 5; i++) {
+    uint64_t t0, n0, t1, n1;
+    uint64_t w0 = read_pair(&t0, &n0);
+    while (iso__mono_ns() - n0 < 2000000u) {
+    }
+    uint64_t w1 = read_pair(&t1, &n1);
+    if (w0 < 20000u && w1 < 20000u && t1 > t0) return rate(t1 - t0, n1 - n0);
+  }
+  return 0;
+}
+
 static void init_once(void) {
   if (!tsc_invariant()) return;
-  uint64_t t0, n0, t1, n1;
-  read_pair(&t0, &n0);
-  while (iso__mono_ns() - n0 < 2000000u) {
-  }
-  read_pair(&t1, &n1);
-  uint64_t m = t1 > t0 ? rate(t1 - t0, n1 - n0) : 0;
+  uint64_t m = measure_rate();
   /* Between 100 MHz and 20 GHz, or something is off: keep clock_gettime. */
   if (m < (1ull << 32) / 20 || m > (10ull << 32)) return;
   tsc_mult = m;
