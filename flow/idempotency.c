@@ -49,9 +49,9 @@ struct found {
 };
 
 typedef struct iso__store_entry {
-  /* First line: what lookups, insertion and eviction touch. */
-  /* In a bucket's slot: hprev points at the slot, hnext is NULL.  In its
-   * overflow chain: the usual doubly linked list. */
+  /* First line: what lookups, insertion and eviction touch.  An entry in
+   * a bucket's slot has hprev pointing at the slot and hnext NULL; one in
+   * the bucket's overflow chain is in the usual doubly linked list. */
   alignas(64) struct iso__store_entry *hnext;
   struct iso__store_entry **hprev; /* what points at us: O(1) unlink */
   struct iso__store_entry *qnext; /* completion order, or free list */
