@@ -13,7 +13,8 @@
 #ifdef ISO__HAVE_TSC
 
 bool iso__tsc_ok;
-__thread iso__tsc_anchor iso__tsc_here;
+__thread iso__tsc_anchor iso__tsc_here
+    __attribute__((tls_model("initial-exec")));
 static uint64_t tsc_mult; /* ns per tick, times 2^32, measured at start */
 static uint64_t tsc_span; /* ticks in one second */
 

@@ -60,7 +60,10 @@ typedef struct iso__tsc_anchor {
 } iso__tsc_anchor;
 
 extern bool iso__tsc_ok;
-extern __thread iso__tsc_anchor iso__tsc_here;
+/* initial-exec: a plain %fs-relative load even in the shared library,
+ * instead of a call to __tls_get_addr at every read. */
+extern __thread iso__tsc_anchor iso__tsc_here
+    __attribute__((tls_model("initial-exec")));
 uint64_t iso__tsc_reanchor(uint64_t tsc);
 #endif
 
