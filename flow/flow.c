@@ -71,6 +71,7 @@ int iso_flow_new(const iso_flow_config *cfg, iso_flow **out) {
                  ISO_FLOW_MAX_KEY_FIELDS))
     return ISO_E_INVAL;
   if (cfg->idempotency && cfg->store_capacity == 0) return ISO_E_INVAL;
+  iso__clock_init();
   iso_flow *f = calloc(1, sizeof *f);
   if (!f) return ISO_E_NOMEM;
   f->cfg = *cfg;
