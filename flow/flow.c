@@ -9,7 +9,7 @@
 
 #include "flow/flow_internal.h"
 
-static const int default_echo[] = {2, 3, 4, 7, 11, 12, 13, 32, 37, 41, 42, 49};
+static const int default_echo[] = {2, 3, 4, 7, 11, 12, 13, 32, 37, 41, 42, 49, 70, 90};
 static const int default_key[] = {32, 11, 7, 41};
 static const int default_fingerprint[] = {2, 3, 4, 49};
 
