@@ -1,20 +1,27 @@
 /*
  * bench/bench_conn.c -- round trips per second over loopback, client and
- * server in one process on separate threads (the server on its own worker
- * loop, the clients on the main loop).
+ * server in one process.  Two topologies: the server on its own worker loop
+ * (its own thread) and the clients on the main loop, so both cores work; or,
+ * for one request in flight, one loop serving both ends (the server started
+ * on the clients' loop): with a single request in flight the two ends never
+ * run at the same time, and a second thread only adds two cross-thread
+ * wake-ups per round trip (see docs/PERFORMANCE.md).
  *
  * The workload of moov-io's Go connection benchmark: a 20-byte frame (2-byte
  * length, ASCII MTI 0800, 8-byte binary bitmap, DE 11 as six ASCII digits);
  * the server answers 0810; requests and responses are matched by DE 11,
  * read off the wire by iso_peek_fields (spec iso87a-bbitmap).
  *
- *   conn.rt.w1 / w16 / w256   one connection, 1, 16, 256 requests in flight
+ *   conn.rt.w1                one connection, 1 request in flight, client and
+ *                             server on one loop (one thread)
+ *   conn.rt.w1.xthread        the same with the server on its own thread
+ *   conn.rt.w16 / w256        one connection, 16, 256 requests in flight
  *   conn.rt.c1000w16          1,000 connections, 16 in flight each
  *   conn.raw.w256             the server echoes frames without decoding
  *                             (flips the MTI's function digit in place)
  *   conn.mem_per_request      heap bytes per request in flight (mallinfo2
  *                             delta with 65,536 requests outstanding)
- *   conn.rt.w1.busypoll       w1 with both loops polling without blocking
+ *   conn.rt.w1.busypoll       w1.xthread with both loops polling without blocking
  *                             while traffic flows (iso_server_opts.busy_poll_us
  *                             on the server, UV_RUN_NOWAIT on the client):
  *                             what a kernel wake-up costs on this machine
@@ -70,7 +77,8 @@ static int raw_key(void *data, const uint8_t *p, size_t len, iso_match_key *key)
 
 enum { DECODE = 0, RAW, SILENT };
 
-static iso_server *start_server(int mode, int *port) {
+/* On `on_loop` (the clients' loop) or, with NULL, on a worker thread. */
+static iso_server *start_server(int mode, uv_loop_t *on_loop, int *port) {
   iso_server_opts so;
   memset(&so, 0, sizeof so);
   so.conn.spec = iso_spec_builtin("iso87a-bbitmap");
@@ -79,8 +87,9 @@ static iso_server *start_server(int mode, int *port) {
   so.conn.match.fields[0] = 11;
   if (mode != DECODE) so.conn.match.fn = raw_key;
   so.conn.on_inbound = mode == SILENT ? NULL : answer_inbound;
+  so.loop = on_loop;
   so.workers = 1;
-  so.busy_poll_us = spin ? 50 : 0;
+  so.busy_poll_us = spin && !on_loop ? 50 : 0;
   so.max_connections = 5000;
   struct sockaddr_in a;
   uv_ip4_addr("127.0.0.1", 0, &a);
@@ -177,10 +186,11 @@ static void close_clients(bconn *c, int n) {
   free(c);
 }
 
-/* Round trips per second with n connections, `window` in flight on each. */
-static double round_trips(int n, int window, int mode) {
+/* Round trips per second with n connections, `window` in flight on each;
+ * the server on the clients' loop when `one_loop`. */
+static double round_trips(int n, int window, int mode, bool one_loop) {
   int port;
-  iso_server *server = start_server(mode, &port);
+  iso_server *server = start_server(mode, one_loop ? loop : NULL, &port);
   bconn *c = connect_clients(n, window, port);
   completed = errors = 0;
   running = true;
@@ -212,8 +222,9 @@ static double round_trips(int n, int window, int mode) {
     fprintf(stderr, "bench: inconsistent counters\n");
     exit(1);
   }
+  if (one_loop) iso_server_close(server, NULL); /* finishes in close_clients' run */
   close_clients(c, n);
-  iso_server_close(server, NULL);
+  if (!one_loop) iso_server_close(server, NULL);
   if (errors) fprintf(stderr, "bench: %llu errors\n", (unsigned long long)errors);
   return (double)done / secs;
 }
@@ -222,7 +233,7 @@ static double round_trips(int n, int window, int mode) {
 static double mem_per_request(void) {
   enum { N = 65536 };
   int port;
-  iso_server *server = start_server(SILENT, &port);
+  iso_server *server = start_server(SILENT, NULL, &port);
   /* everything the client allocates counts: the connection, its buffers, its
    * request records and match table (sized for N), the output written */
   struct mallinfo2 before = mallinfo2();
@@ -264,13 +275,17 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int conns, window, mode;
-  } runs[] = {{"conn.rt.w1", 1, 1, DECODE},           {"conn.rt.w16", 1, 16, DECODE},
-              {"conn.rt.w256", 1, 256, DECODE},       {"conn.rt.c1000w16", 1000, 16, DECODE},
-              {"conn.raw.w256", 1, 256, RAW}};
+    bool one_loop;
+  } runs[] = {{"conn.rt.w1", 1, 1, DECODE, true},
+              {"conn.rt.w1.xthread", 1, 1, DECODE, false},
+              {"conn.rt.w16", 1, 16, DECODE, false},
+              {"conn.rt.w256", 1, 256, DECODE, false},
+              {"conn.rt.c1000w16", 1000, 16, DECODE, false},
+              {"conn.raw.w256", 1, 256, RAW, false}};
   for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
     if (want(runs[i].name)) {
       printf("bench: %s %.0f rt/s\n", runs[i].name,
-             round_trips(runs[i].conns, runs[i].window, runs[i].mode));
+             round_trips(runs[i].conns, runs[i].window, runs[i].mode, runs[i].one_loop));
       fflush(stdout);
     }
   if (want("conn.mem_per_request"))
@@ -278,7 +293,7 @@ int main(int argc, char **argv) {
   if (want("conn.rt.w1.busypoll")) {
     bool was = spin;
     spin = true;
-    printf("bench: conn.rt.w1.busypoll %.0f rt/s\n", round_trips(1, 1, DECODE));
+    printf("bench: conn.rt.w1.busypoll %.0f rt/s\n", round_trips(1, 1, DECODE, false));
     spin = was;
   }
   fflush(stdout);

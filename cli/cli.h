@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "isoflow/conn.h"
 #include "isoflow/iso8583.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_BAD_INPUT = 2 };
@@ -35,31 +36,27 @@ int cli_resolve(const char *cmd, const char *to, struct sockaddr_storage *out,
 
 /* ---- framing (frame_io.c) ---------------------------------------------- */
 
-/** How messages are delimited in a byte stream. */
-typedef enum cli_frame {
-  CLI_FRAME_NONE = 0, /* no header */
-  CLI_FRAME_LEN2,     /* 2-byte big-endian length */
-  CLI_FRAME_LEN4,     /* 4-byte big-endian length */
-  CLI_FRAME_ASCII4,   /* 4 ASCII digits */
-  CLI_FRAME_BCD2      /* 2 bytes of BCD: 4 digits */
+/** The largest message (without its length prefix) any subcommand reads or
+ *  writes in a frame; ascii4 and bcd2 stop at 9999 anyway. */
+#define CLI_MAX_FRAME 65535u
+
+/** How messages are delimited in a byte stream: `--frame none` (zero
+ *  initialised: no prefix) or one of conn's length prefixes. */
+typedef struct cli_frame {
+  bool framed;         /* false: --frame none */
+  iso_framing framing; /* when framed: the kind, max_frame CLI_MAX_FRAME */
 } cli_frame;
 
-/** cli_frame_from_name -- "none" "len2" "len4" "ascii4" "bcd2"; -1 when unknown. */
-int cli_frame_from_name(const char *name);
+/** cli_frame_parse -- "none", or a name iso_frame_kind_parse knows ("len2"
+ *  "len4" "ascii4" "bcd2"), into *out; -1 when unknown. */
+int cli_frame_parse(const char *name, cli_frame *out);
 
-/** cli_frame_header_len -- bytes of the header: 0, 2, 4, 4 or 2. */
-size_t cli_frame_header_len(cli_frame f);
+/** cli_frame_prefix_size -- bytes of the length prefix: 0 for none. */
+size_t cli_frame_prefix_size(const cli_frame *f);
 
-/** cli_frame_max -- the largest message the header can count. */
-size_t cli_frame_max(cli_frame f);
-
-/** cli_frame_write_header -- writes the header for a message of len bytes
- *  (len <= cli_frame_max). */
-void cli_frame_write_header(cli_frame f, size_t len, uint8_t *hdr);
-
-/** cli_frame_read_header -- the length a header announces, or -1 when the
- *  header is not valid in its encoding (non-digits). */
-long cli_frame_read_header(cli_frame f, const uint8_t *hdr);
+/** cli_frame_reason -- the words for a framer error (ISO_E_BAD_FRAME,
+ *  ISO_E_FRAME_TOO_LARGE) in a bad-input report; static text. */
+const char *cli_frame_reason(int rc);
 
 /** A growable byte buffer. */
 typedef struct cli_buf {
@@ -74,9 +71,11 @@ bool cli_buf_reserve(cli_buf *b, size_t n);
  * cli_frame_read -- reads the next frame's message (header stripped) from a
  * binary stream into b.  Returns 1 for a frame, 0 at a clean end of input,
  * -1 with *why set for a bad or truncated frame (*offset: bytes into the
- * frame where it went wrong).  CLI_FRAME_NONE reads the whole input as one.
+ * frame where it went wrong, when known).  A length over CLI_MAX_FRAME is
+ * refused before anything is read past the prefix.  --frame none reads the
+ * whole input as one message.
  */
-int cli_frame_read(FILE *in, cli_frame f, cli_buf *b, const char **why,
+int cli_frame_read(FILE *in, const cli_frame *f, cli_buf *b, const char **why,
                    size_t *offset);
 
 /* ---- options (options.c) ---------------------------------------------- */

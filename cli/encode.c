@@ -22,7 +22,8 @@ static const char help[] =
     "  --spec NAME|FILE  a built-in spec (isoflow spec list) or a JSON spec file\n"
     "  --hex             write hex text, one message a line\n"
     "  --frame FRAME     none (default), len2, len4, ascii4 or bcd2: a length\n"
-    "                    header before each message\n"
+    "                    header before each message (at most 65535 bytes;\n"
+    "                    9999 with ascii4 and bcd2)\n"
     "\n"
     "Exit status 2 on bad input, with the line, field and offset on stderr.\n";
 
@@ -37,7 +38,7 @@ typedef struct encoder {
 
 /* Packs d->msg after the frame header into d->out; 0 or the exit status. */
 static int pack(encoder *d, size_t n) {
-  size_t hlen = cli_frame_header_len(d->opts.frame), len = 0;
+  size_t hlen = cli_frame_prefix_size(&d->opts.frame), len = 0;
   iso_error err = {0};
   int rc;
   for (;;) {
@@ -50,12 +51,12 @@ static int pack(encoder *d, size_t n) {
     err.code = rc;
     return cli_bad_input("encode", "line", n, &err);
   }
-  if (len > cli_frame_max(d->opts.frame)) {
+  if (d->opts.frame.framed &&
+      iso_frame_put_prefix(&d->opts.frame.framing, len, d->out.data) < 0) {
     iso_error big = {.code = ISO_E_FRAME_TOO_LARGE, .field = -1, .offset = len,
-                     .reason = "message too long for the frame's length header"};
+                     .reason = "message longer than the frame maximum"};
     return cli_bad_input("encode", "line", n, &big);
   }
-  cli_frame_write_header(d->opts.frame, len, d->out.data);
   d->out.len = hlen + len;
   return CLI_OK;
 }

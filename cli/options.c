@@ -46,9 +46,8 @@ int cli_parse_opts(int argc, char **argv, bool allow_unmasked, const char *help,
     } else if ((v = option_value(argc, argv, &i, "--spec", &missing))) {
       o->spec = v;
     } else if ((v = option_value(argc, argv, &i, "--frame", &missing))) {
-      int f = cli_frame_from_name(v);
-      if (f < 0) return usage_error(cmd, "unknown frame (none len2 len4 ascii4 bcd2)", v);
-      o->frame = (cli_frame)f;
+      if (cli_frame_parse(v, &o->frame) < 0)
+        return usage_error(cmd, "unknown frame (none len2 len4 ascii4 bcd2)", v);
     } else if (missing) {
       return usage_error(cmd, "option needs a value", a);
     } else if (a[0] == '-' && a[1] != '\0') {

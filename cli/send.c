@@ -209,7 +209,7 @@ static int open_client(sender *s, iso_tls **tls) {
       return usage_error("--frame wants len2, len4, ascii4 or bcd2", s->o.frame);
     co.framing.kind = (uint8_t)k;
   }
-  co.framing.max_frame = 65535;
+  co.framing.max_frame = CLI_MAX_FRAME;
   if (s->o.ca || s->o.cert) {
     iso_tls_opts to = {.ca_file = s->o.ca, .cert_file = s->o.cert, .key_file = s->o.key,
                        .no_verify = s->o.ca == NULL};

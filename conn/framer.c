@@ -5,7 +5,8 @@
  * optional fixed header (a TPDU) carried through untouched, the payload.  The
  * connection (conn/connection.c) calls iso_frame_split over its read buffer
  * as many times as whole frames are there; the same rules build prefixes on
- * the way out.  In the manner of picohttpparser: nothing is allocated, the
+ * the way out.  A blocking reader (the `isoflow` command) reads the prefix
+ * bytes first and asks iso_frame_read_prefix how many follow.  In the manner of picohttpparser: nothing is allocated, the
  * output points into the caller's buffer, nothing past `len` is read, and
  * "need more" is a different result from "malformed".
  */
@@ -93,23 +94,35 @@ static int read_prefix(const iso_framing *f, const uint8_t *p, uint32_t *value) 
   }
 }
 
+int iso_frame_read_prefix(const iso_framing *f, const uint8_t *prefix,
+                          uint32_t *body_len) {
+  uint32_t value;
+  int rc = read_prefix(f, prefix, &value);
+  if (rc < 0) return rc;
+  if (f->length_includes_self) {
+    uint32_t psize = (uint32_t)iso_frame_prefix_size(f);
+    if (value < psize) return ISO_E_BAD_FRAME;
+    value -= psize;
+  }
+  if (value != 0) { /* zero is a keep-alive */
+    if (value > iso_frame_max_body(f)) return ISO_E_FRAME_TOO_LARGE;
+    if (value <= f->header_len) return ISO_E_BAD_FRAME;
+  }
+  *body_len = value;
+  return 0;
+}
+
 int iso_frame_split(const iso_framing *f, const uint8_t *buf, size_t len,
                     iso_frame *out) {
   size_t psize = iso_frame_prefix_size(f);
   if (len < psize) return ISO_E_NEED_MORE;
   uint32_t value;
-  int rc = read_prefix(f, buf, &value);
+  int rc = iso_frame_read_prefix(f, buf, &value);
   if (rc < 0) return rc;
-  if (f->length_includes_self) {
-    if (value < psize) return ISO_E_BAD_FRAME;
-    value -= (uint32_t)psize;
-  }
   if (value == 0) { /* keep-alive */
     memset(out, 0, sizeof *out);
     return (int)psize;
   }
-  if (value > iso_frame_max_body(f)) return ISO_E_FRAME_TOO_LARGE;
-  if (value <= f->header_len) return ISO_E_BAD_FRAME;
   if (len - psize < value) return ISO_E_NEED_MORE;
   out->header = f->header_len ? buf + psize : NULL;
   out->header_len = f->header_len;

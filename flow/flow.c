@@ -9,7 +9,7 @@
 
 #include "flow/flow_internal.h"
 
-static const int default_echo[] = {2, 3, 4, 7, 11, 12, 13, 32, 37, 41, 42, 49};
+static const int default_echo[] = {2, 3, 4, 7, 11, 12, 13, 32, 37, 41, 42, 49, 70, 90};
 static const int default_key[] = {32, 11, 7, 41};
 static const int default_fingerprint[] = {2, 3, 4, 49};
 
@@ -71,6 +71,7 @@ int iso_flow_new(const iso_flow_config *cfg, iso_flow **out) {
                  ISO_FLOW_MAX_KEY_FIELDS))
     return ISO_E_INVAL;
   if (cfg->idempotency && cfg->store_capacity == 0) return ISO_E_INVAL;
+  iso__clock_init();
   iso_flow *f = calloc(1, sizeof *f);
   if (!f) return ISO_E_NOMEM;
   f->cfg = *cfg;

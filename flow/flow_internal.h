@@ -11,10 +11,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
-
 #include <uv.h>
 
+#include "flow/clock.h"
 #include "flow/histogram.h"
 #include "isoflow/flow.h"
 
@@ -33,20 +32,6 @@
                               message's own inline storage */
 #define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
 #define ISO__MAX_SELECT 8  /* group names one selector may return */
-
-static inline uint64_t iso__now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The cheap clock (a few ns, ticks every 1-4 ms): used for the deadlines and
- * timeouts of transactions nobody profiles, and for the store's ages. */
-static inline uint64_t iso__coarse_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t iso__wall_ns(void);
 
@@ -284,8 +269,27 @@ void iso__tx_start_lookup(iso_tx *tx);
 void iso__tx_decline(iso_tx *tx, int status, const char *code);
 
 /* profiler.c */
-void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
-                        uint64_t start, uint64_t end);
+void iso__profile_keep_stage(iso_tx *tx, unsigned part, unsigned phase,
+                             uint64_t start, uint64_t took);
+iso__hist *iso__profile_hist_new(iso__loop_stats *st, size_t index);
+
+/* Files one stage: into the transaction's stage list when a journal (or
+ * cfg.record_stages) keeps one, into the loop's histogram for the
+ * participant and phase when the transaction is profiled. */
+static inline void iso__profile_stage(iso_tx *tx, unsigned part,
+                                      unsigned phase, uint64_t start,
+                                      uint64_t end) {
+  uint64_t took = end - start;
+  if (tx->flow->keep_stages)
+    iso__profile_keep_stage(tx, part, phase, start, took);
+  if (!(tx->flags & ISO__TX_PROFILE)) return;
+  size_t row = part == ISO__NO_PART ? tx->flow->nparts : part;
+  size_t index = row * ISO_PHASE__COUNT + phase;
+  iso__loop_stats *st = tx->fl->stats;
+  iso__hist *h = atomic_load_explicit(&st->hists[index], memory_order_acquire);
+  if (!h) h = iso__profile_hist_new(st, index);
+  if (h) iso__hist_record(h, took);
+}
 void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
                              unsigned phase, uint64_t ns);
 
@@ -310,7 +314,9 @@ void iso__idem_lookup_failed(iso_tx *tx);
 void iso__idem_lookup_found(iso_tx *tx);
 void iso__store_counts(const struct iso__store *s, uint64_t *evicted_size,
                        uint64_t *evicted_age);
+/* SipHash-2-4 (fingerprints) and SipHash-1-3 (the store's table). */
 uint64_t iso__siphash(const uint8_t key[16], const void *data, size_t len);
+uint64_t iso__siphash13(const uint8_t key[16], const void *data, size_t len);
 
 /* blocking calls on the thread pool (engine.c) */
 typedef struct iso__work {

@@ -8,15 +8,7 @@
 
 #define RELAXED memory_order_relaxed
 
-unsigned iso__hist_bucket(uint64_t ns) {
-  if (ns > ISO__HIST_MAX_NS) ns = ISO__HIST_MAX_NS;
-  if (ns < ISO__HIST_LINEAR) return (unsigned)ns;
-  /* msb >= 8: values [2^msb, 2^(msb+1)) split into 128 buckets. */
-  unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
-  unsigned shift = msb - 7u;
-  unsigned sub = (unsigned)(ns >> shift) - ISO__HIST_SUB; /* 0..127 */
-  return ISO__HIST_LINEAR + (msb - 8u) * ISO__HIST_SUB + sub;
-}
+unsigned iso__hist_bucket(uint64_t ns) { return iso__hist_index(ns); }
 
 uint64_t iso__hist_bucket_high(unsigned bucket) {
   if (bucket < ISO__HIST_LINEAR) return bucket;
@@ -26,18 +18,6 @@ uint64_t iso__hist_bucket_high(unsigned bucket) {
   unsigned shift = msb - 7u;
   uint64_t low = (uint64_t)(ISO__HIST_SUB + sub) << shift;
   return low + (1ull << shift) - 1u;
-}
-
-void iso__hist_record(iso__hist *h, uint64_t ns) {
-  unsigned b = iso__hist_bucket(ns);
-  /* Single writer: load + store is enough and compiles to a plain add. */
-  atomic_store_explicit(&h->buckets[b],
-                        atomic_load_explicit(&h->buckets[b], RELAXED) + 1,
-                        RELAXED);
-  atomic_store_explicit(&h->count, atomic_load_explicit(&h->count, RELAXED) + 1,
-                        RELAXED);
-  if (ns > atomic_load_explicit(&h->max, RELAXED))
-    atomic_store_explicit(&h->max, ns, RELAXED);
 }
 
 void iso__hist_merge(iso__hist_snap *snap, const iso__hist *h) {

@@ -35,8 +35,29 @@ typedef struct iso__hist_snap {
   uint64_t buckets[ISO__HIST_BUCKETS];
 } iso__hist_snap;
 
-/* iso__hist_record -- adds one value; called by the owning thread only. */
-void iso__hist_record(iso__hist *h, uint64_t ns);
+/* iso__hist_index -- the bucket of a value, without a branch: values below
+ * 256 are their own bucket (the formula gives shift 0 for them), larger
+ * ones keep their top 8 bits. */
+static inline unsigned iso__hist_index(uint64_t ns) {
+  ns = ns < ISO__HIST_MAX_NS ? ns : ISO__HIST_MAX_NS;
+  unsigned shift = 56u - (unsigned)__builtin_clzll(ns | 0x80u); /* msb - 7 */
+  return shift * ISO__HIST_SUB + (unsigned)(ns >> shift);
+}
+
+/* iso__hist_record -- adds one value; called by the owning thread only, so
+ * a load and a store (a plain add) is enough for each counter. */
+static inline void iso__hist_record(iso__hist *h, uint64_t ns) {
+  unsigned b = iso__hist_index(ns);
+  atomic_store_explicit(
+      &h->buckets[b],
+      atomic_load_explicit(&h->buckets[b], memory_order_relaxed) + 1,
+      memory_order_relaxed);
+  atomic_store_explicit(
+      &h->count, atomic_load_explicit(&h->count, memory_order_relaxed) + 1,
+      memory_order_relaxed);
+  uint64_t max = atomic_load_explicit(&h->max, memory_order_relaxed);
+  atomic_store_explicit(&h->max, ns > max ? ns : max, memory_order_relaxed);
+}
 
 /* iso__hist_merge -- adds h's counters into snap (any thread). */
 void iso__hist_merge(iso__hist_snap *snap, const iso__hist *h);

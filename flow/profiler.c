@@ -3,10 +3,11 @@
  * what each flow keeps.
  *
  * Every stage boundary (a participant's call ending, the journal answering)
- * is timed once by the engine; this file files the stage twice: into the
+ * is timed once by the engine; the stage is filed twice: into the
  * transaction's own stage list (kept only when a journal will want it) and,
  * when profiling is on, into the loop's histogram for that participant and
- * phase.  Histograms are per loop, so recording takes no lock; reading
+ * phase (iso__profile_stage, inline in flow_internal.h: it runs at every
+ * stage of every transaction).  Histograms are per loop, so recording takes no lock; reading
  * merges every loop's histograms (closed loops included) under the flow's
  * lock and renders them as a table, JSON or Prometheus text.
  */
@@ -18,12 +19,15 @@
 
 #include "flow/flow_internal.h"
 
-static iso__hist *hist_for(iso__loop_stats *st, size_t index) {
-  iso__hist *h = atomic_load_explicit(&st->hists[index], memory_order_acquire);
-  if (h) return h;
-  h = calloc(1, sizeof *h); /* once per participant and phase and loop */
+iso__hist *iso__profile_hist_new(iso__loop_stats *st, size_t index) {
+  iso__hist *h = calloc(1, sizeof *h); /* once per participant, phase, loop */
   if (h) atomic_store_explicit(&st->hists[index], h, memory_order_release);
   return h;
+}
+
+static iso__hist *hist_for(iso__loop_stats *st, size_t index) {
+  iso__hist *h = atomic_load_explicit(&st->hists[index], memory_order_acquire);
+  return h ? h : iso__profile_hist_new(st, index);
 }
 
 void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
@@ -32,9 +36,8 @@ void iso__profile_flow_stage(iso__loop_stats *st, const iso_flow *f,
   if (h) iso__hist_record(h, ns);
 }
 
-void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
-                        uint64_t start, uint64_t end) {
-  uint64_t took = end - start;
+void iso__profile_keep_stage(iso_tx *tx, unsigned part, unsigned phase,
+                             uint64_t start, uint64_t took) {
   iso__stage *stages = iso__tx_stages(tx);
   if (stages && tx->nstages < ISO__MAX_STAGES) {
     iso__stage *s = &stages[tx->nstages++];
@@ -43,11 +46,6 @@ void iso__profile_stage(iso_tx *tx, unsigned part, unsigned phase,
     s->start_ns = start - tx->t_submit;
     s->duration_ns = took;
   }
-  if (!(tx->flags & ISO__TX_PROFILE)) return;
-  const iso_flow *f = tx->flow;
-  size_t row = part == ISO__NO_PART ? f->nparts : part;
-  iso__hist *h = hist_for(tx->fl->stats, row * ISO_PHASE__COUNT + phase);
-  if (h) iso__hist_record(h, took);
 }
 
 /* ---- reading ------------------------------------------------------------ */

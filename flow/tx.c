@@ -133,8 +133,9 @@ int iso__tx_prepare_response(iso_tx *tx) {
     int f = cfg->echo_fields[i];
     const uint8_t *data;
     size_t len;
-    if (!iso_msg_has(tx->req, f)) continue;
-    if (iso_msg_peek(tx->req, f, &data, &len) == 0) {
+    rc = iso_msg_peek(tx->req, f, &data, &len);
+    if (rc == ISO_E_NO_FIELD) continue;
+    if (rc == 0) {
       rc = iso_msg_set(&tx->response, f, data, len);
     } else {
       uint8_t buf[512];

@@ -74,6 +74,7 @@ int iso_journal_open(const iso_journal_config *cfg, iso_journal_db **out) {
   if (!cfg->read_only) {
     rc = iso__schema_open(db, &db->wdb, false, open_error, sizeof open_error);
     if (!rc) rc = iso__schema_prepare_writer(db);
+    if (!rc) rc = iso__checkpointer_start(db);
     if (!rc) rc = iso__writer_start(db);
     if (rc) return fail_open(db, rc);
   }
@@ -84,6 +85,8 @@ int iso_journal_open(const iso_journal_config *cfg, iso_journal_db **out) {
 void iso_journal_close(iso_journal_db *db) {
   if (!db) return;
   if (db->started) iso__writer_stop(db);
+  iso__checkpointer_stop(db);
+  sqlite3_close(db->cdb);
   sqlite3_finalize(db->st_insert);
   sqlite3_finalize(db->st_decide);
   sqlite3_finalize(db->st_done);

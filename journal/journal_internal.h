@@ -174,6 +174,14 @@ struct iso_journal_db {
   bool writer_sleeping, stopping, started;
   pthread_t writer;
 
+  /* the checkpointer (checkpoint.c) */
+  sqlite3 *cdb;
+  pthread_t ck_thread;
+  pthread_mutex_t ck_mu;
+  pthread_cond_t ck_cv;
+  bool ck_wanted, ck_stop, ck_started;
+  _Atomic uint64_t n_ck_failures;
+
   _Atomic uint64_t n_events, n_groups, n_failures, n_failed_groups, n_full,
       n_max_group, n_cpu_ns;
 };
@@ -184,6 +192,8 @@ int iso__schema_prepare_writer(iso_journal_db *db);
 int iso__sqlite_status(int sqlite_rc);
 int iso__writer_start(iso_journal_db *db);
 void iso__writer_stop(iso_journal_db *db);
+int iso__checkpointer_start(iso_journal_db *db);
+void iso__checkpointer_stop(iso_journal_db *db);
 int iso__enqueue(iso_journal_db *db, iso__event *ev, size_t limit);
 uint64_t iso__now_ns(void);
 /* Rebuilds a stored message (clear record + envelope) into m; the envelope is

@@ -31,7 +31,8 @@ int iso__rebuild(iso_journal_db *db, uint64_t id, char dir,
 int iso_journal_lookup(iso_journal_db *db, const uint8_t *key, size_t key_len,
                        iso_journal_stored *out) {
   if (!db || !key || !out) return ISO_E_INVAL;
-  uint64_t since = iso__now_ns() - db->cfg.lookup_window_ms * 1000000u;
+  uint64_t now = iso__now_ns(), window = db->cfg.lookup_window_ms * 1000000u;
+  uint64_t since = db->cfg.lookup_window_ms < now / 1000000u ? now - window : 0;
   pthread_mutex_lock(&db->rd_mu);
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(

@@ -60,6 +60,7 @@ static int meta_get(sqlite3 *db, const char *name, void *buf, size_t cap,
                     size_t *len) {
   sqlite3_stmt *st;
   int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name=?", -1, &st, NULL);
+  if (rc == SQLITE_ERROR) return ISO_E_NOT_FOUND; /* no meta table at all */
   if (rc) return iso__sqlite_status(rc);
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   rc = sqlite3_step(st);

@@ -4,6 +4,7 @@ list(APPEND ISOFLOW_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/protect.c
   ${CMAKE_CURRENT_LIST_DIR}/schema.c
   ${CMAKE_CURRENT_LIST_DIR}/writer.c
+  ${CMAKE_CURRENT_LIST_DIR}/checkpoint.c
   ${CMAKE_CURRENT_LIST_DIR}/journal.c
   ${CMAKE_CURRENT_LIST_DIR}/iface.c
   ${CMAKE_CURRENT_LIST_DIR}/restore.c

@@ -100,6 +100,24 @@ printf '\377\377%s' "$V1" | "$BIN" decode --spec iso87a --frame len2 > /dev/null
 expect_bad "frame longer than the input" $? "frame 1" "ends before the end of the frame"
 printf '00X5%s' "$V1" | "$BIN" decode --spec iso87a --frame ascii4 > /dev/null 2> "$TMP/err"
 expect_bad "bad ascii4 header" $? "frame 1" "not a number"
+# A frame over the maximum (65535) is refused from its prefix alone, before
+# anything else is read; the same on a hex line; encode refuses to write one.
+printf '\000\001\000\000%s' "$V1" | "$BIN" decode --spec iso87a --frame len4 > /dev/null 2> "$TMP/err"
+expect_bad "frame over the maximum" $? "frame 1" "over the frame maximum"
+echo "00010000$(hex "$V1")" | "$BIN" decode --spec iso87a --hex --frame len4 > /dev/null 2> "$TMP/err"
+expect_bad "hex frame over the maximum" $? "line 1" "over the frame maximum"
+out=$(printf '0000\n0037%s\n' "$(hex "$V1")" | "$BIN" decode --spec iso87a --hex --frame len2)
+expect_eq "hex keep-alive line skipped" "$out" "$J1"
+echo "0038$(hex "$V1")" | "$BIN" decode --spec iso87a --hex --frame len2 > /dev/null 2> "$TMP/err"
+expect_bad "hex frame length mismatch" $? "line 1" "does not match"
+A999=$(head -c 999 /dev/zero | tr '\0' A)
+big='{"0":"0100","2":"4242424242424242"'
+for f in 46 47 48 56 57 58 59 60 61 62 63; do big+=",\"$f\":\"$A999\""; done
+echo "$big}" | "$BIN" encode --spec iso87a --frame ascii4 > "$TMP/out" 2> "$TMP/err"
+expect_bad "encode frame over the maximum" $? "line 1" "frame maximum"
+expect_eq "nothing written for a frame over the maximum" "$(wc -c < "$TMP/out")" 0
+echo "$big}" | "$BIN" encode --spec iso87a --frame len2 | "$BIN" decode --spec iso87a --frame len2 > /dev/null
+expect_rc "the same message fits len2" $? 0
 printf '\000\000\000\067%s\000\000\000\000' "$V1" |
   "$BIN" decode --spec iso87a --frame len4 --unmasked > "$TMP/out" 2> "$TMP/err"
 expect_rc "keep-alive skipped" $? 0

@@ -1,7 +1,8 @@
 /*
  * tests/test_conn_framer.c -- the frame splitter and prefix writer: every
  * kind of length, split at every byte boundary, keep-alives, fixed headers,
- * self-counting lengths, maxima, and malformed prefixes.
+ * self-counting lengths, maxima, and malformed prefixes; the prefix read
+ * alone (iso_frame_read_prefix) agrees with the splitter.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -173,6 +174,51 @@ static void too_large_and_malformed(void **state) {
                    ISO_E_FRAME_TOO_LARGE);
 }
 
+/* The prefix alone announces what put_prefix wrote, for every kind, with and
+ * without a self-counting length; errors leave *body_len alone. */
+static void prefix_read_alone(void **state) {
+  (void)state;
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    for (int self = 0; self < 2; self++) {
+      iso_framing f = {.kind = kinds[k], .length_includes_self = self, .max_frame = 9000};
+      const uint32_t lens[] = {0, 1, 18, 255, 256, 8999 - (self ? 4u : 0u)};
+      for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        uint8_t p[4];
+        assert_int_equal(iso_frame_put_prefix(&f, lens[i], p), (int)iso_frame_prefix_size(&f));
+        uint32_t got = 12345;
+        assert_int_equal(iso_frame_read_prefix(&f, p, &got), 0);
+        assert_int_equal(got, lens[i]);
+      }
+    }
+  }
+  uint32_t got = 77;
+  iso_framing f = {.kind = ISO_FRAME_LEN2, .max_frame = 100};
+  assert_int_equal(iso_frame_read_prefix(&f, (const uint8_t *)"\x00\x65", &got),
+                   ISO_E_FRAME_TOO_LARGE);
+  assert_int_equal(got, 77);
+  assert_int_equal(iso_frame_read_prefix(&f, (const uint8_t *)"\x00\x64", &got), 0);
+  assert_int_equal(got, 100);
+  iso_framing a = {.kind = ISO_FRAME_ASCII4};
+  got = 77;
+  assert_int_equal(iso_frame_read_prefix(&a, (const uint8_t *)"00a1", &got), ISO_E_BAD_FRAME);
+  assert_int_equal(got, 77);
+  iso_framing b = {.kind = ISO_FRAME_BCD2, .max_frame = 9999};
+  assert_int_equal(iso_frame_read_prefix(&b, (const uint8_t *)"\x00\xF1", &got),
+                   ISO_E_BAD_FRAME);
+  assert_int_equal(iso_frame_read_prefix(&b, (const uint8_t *)"\x99\x99", &got), 0);
+  assert_int_equal(got, 9999);
+  iso_framing s = {.kind = ISO_FRAME_LEN4, .length_includes_self = true};
+  assert_int_equal(iso_frame_read_prefix(&s, (const uint8_t *)"\x00\x00\x00\x03", &got),
+                   ISO_E_BAD_FRAME);
+  assert_int_equal(iso_frame_read_prefix(&s, (const uint8_t *)"\x00\x00\x00\x04", &got), 0);
+  assert_int_equal(got, 0); /* keep-alive */
+  iso_framing h = {.kind = ISO_FRAME_LEN2, .header_len = 5};
+  assert_int_equal(iso_frame_read_prefix(&h, (const uint8_t *)"\x00\x05", &got),
+                   ISO_E_BAD_FRAME);
+  assert_int_equal(iso_frame_read_prefix(&h, (const uint8_t *)"\x00\x06", &got), 0);
+  assert_int_equal(got, 6);
+}
+
 static void rules_checked(void **state) {
   (void)state;
   iso_framing f = {.kind = 9};
@@ -214,6 +260,20 @@ static void random_input_never_overreads(void **state) {
       assert_true(fr.payload + fr.len <= buf + len);
       assert_true(fr.len + fr.header_len <= 32);
     }
+    /* the prefix read alone agrees with the splitter */
+    size_t psize = iso_frame_prefix_size(&f);
+    if (len >= psize) {
+      uint32_t body = 0;
+      int prc = iso_frame_read_prefix(&f, buf, &body);
+      if (prc < 0) {
+        assert_int_equal(rc, prc);
+      } else if (rc > 0) {
+        assert_int_equal((size_t)rc, psize + body);
+      } else {
+        assert_int_equal(rc, ISO_E_NEED_MORE);
+        assert_true(len < psize + body);
+      }
+    }
     free(buf);
   }
 }
@@ -223,6 +283,7 @@ int main(void) {
       cmocka_unit_test(every_kind_every_cut),
       cmocka_unit_test(prefixes_on_the_wire),
       cmocka_unit_test(too_large_and_malformed),
+      cmocka_unit_test(prefix_read_alone),
       cmocka_unit_test(rules_checked),
       cmocka_unit_test(random_input_never_overreads),
   };

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -215,6 +216,54 @@ static void store_evicts_oldest_by_size(void **state) {
   env_end(&e);
 }
 
+/* 1,000 keys in a store of 1,000: 512 buckets of four slots, so dozens of
+ * buckets hold more than four keys and chain the rest (the chance that none
+ * does is below 1e-11).  Every key is found again, from a slot or a chain;
+ * 300 more evict exactly the 300 oldest, wherever they sat. */
+static void full_buckets_chain_and_evict(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.store_capacity = 1000;
+  env e;
+  env_init(&e, &cfg, ISO_PREPARED);
+  fx_done d;
+  char stan[7];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(stan, sizeof stan, "%06d", 100000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &d);
+    wait_done(&e, &d);
+    assert_int_equal(d.status, 0);
+  }
+  for (int i = 0; i < 1000; i++) {
+    snprintf(stan, sizeof stan, "%06d", 100000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &d);
+    assert_int_equal(d.status, ISO_E_DUPLICATE);
+  }
+  for (int i = 0; i < 300; i++) {
+    snprintf(stan, sizeof stan, "%06d", 200000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &d);
+    wait_done(&e, &d);
+  }
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.store_evicted_size, 300);
+  for (int i = 300; i < 1000; i++) { /* kept */
+    snprintf(stan, sizeof stan, "%06d", 100000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &d);
+    assert_int_equal(d.status, ISO_E_DUPLICATE);
+  }
+  assert_int_equal(e.part.prepares, 1300);
+  for (int i = 0; i < 300; i++) { /* evicted: they run again */
+    snprintf(stan, sizeof stan, "%06d", 100000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &d);
+    wait_done(&e, &d);
+    assert_int_equal(d.status, 0);
+  }
+  assert_int_equal(e.part.prepares, 1600);
+  env_end(&e);
+}
+
 static void store_evicts_by_age(void **state) {
   (void)state;
   iso_flow_config cfg;
@@ -290,15 +339,32 @@ static void siphash_reference_vector(void **state) {
   assert_true(iso__siphash(key, msg, sizeof msg) == 0xa129ca6149be45e5ull);
 }
 
+static void siphash13_reference_values(void **state) {
+  (void)state;
+  /* SipHash-1-3 as CPython 3.11 computes bytes hashes with PYTHONHASHSEED=0
+   * (key all zero): hash(b"siphash"), hash(bytes(range(15))). */
+  uint8_t zero[16] = {0}, msg[15];
+  for (int i = 0; i < 15; i++) msg[i] = (uint8_t)i;
+  assert_true(iso__siphash13(zero, "siphash", 7) == 0x8264ceeccb16bcbeull);
+  assert_true(iso__siphash13(zero, msg, sizeof msg) == 0xf30eb725bb91c9eaull);
+  /* And the key matters. */
+  uint8_t key[16];
+  for (int i = 0; i < 16; i++) key[i] = (uint8_t)i;
+  assert_true(iso__siphash13(key, msg, sizeof msg) !=
+              iso__siphash13(zero, msg, sizeof msg));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(overload_declines_at_once),
+      cmocka_unit_test(siphash13_reference_values),
       cmocka_unit_test(concurrent_duplicates_run_once),
       cmocka_unit_test(completed_duplicate_replays_with_adjusted_mti),
       cmocka_unit_test(repeat_of_unknown_runs_as_original),
       cmocka_unit_test(changed_amount_declined_94),
       cmocka_unit_test(store_evicts_oldest_by_size),
       cmocka_unit_test(store_evicts_by_age),
+      cmocka_unit_test(full_buckets_chain_and_evict),
       cmocka_unit_test(duplicate_on_another_loop_waits),
       cmocka_unit_test(idempotency_can_be_off),
       cmocka_unit_test(siphash_reference_vector),

@@ -2,7 +2,8 @@
  * tests/test_flow_profiler.c -- the latency histogram (bucket bounds,
  * percentiles of known inputs, merging) and the flow profiler (counts that
  * match transaction counts, per-loop figures merged, the three output
- * formats, switching it off).
+ * formats, switching it off), and the precise clock that times stages
+ * (the TSC scaled to CLOCK_MONOTONIC where it is invariant).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +11,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "flow/clock.h"
 #include "flow/histogram.h"
 #include "isoflow/flow.h"
 #include "support/flow_fixture.h"
@@ -272,6 +275,43 @@ static void stages_per_transaction(void **state) {
   iso_flow_free(f);
 }
 
+/* Reads the precise clock between two CLOCK_MONOTONIC reads that lie within
+ * 50 us of each other (a preemption in between spoils a try). */
+static uint64_t bracketed(uint64_t *before, uint64_t *after) {
+  uint64_t now = 0;
+  for (int i = 0; i < 1000; i++) {
+    *before = iso__mono_ns();
+    now = iso__now_ns();
+    *after = iso__mono_ns();
+    if (*after - *before < 50000u) break;
+  }
+  return now;
+}
+
+/* The precise clock reads CLOCK_MONOTONIC's scale (whether it is the TSC
+ * or not), never goes back, and measures a sleep as CLOCK_MONOTONIC does. */
+static void precise_clock_follows_monotonic(void **state) {
+  (void)state;
+  iso__clock_init();
+  uint64_t a0, b0, a1, b1;
+  uint64_t p0 = bracketed(&a0, &b0);
+  assert_true(p0 + 100000u >= a0); /* within 0.1 ms of its bracket */
+  assert_true(p0 <= b0 + 100000u);
+  uint64_t prev = iso__now_ns();
+  for (int i = 0; i < 100000; i++) {
+    uint64_t now = iso__now_ns();
+    assert_true(now >= prev);
+    prev = now;
+  }
+  p0 = bracketed(&a0, &b0);
+  struct timespec nap = {0, 30000000}; /* 30 ms */
+  nanosleep(&nap, NULL);
+  uint64_t p1 = bracketed(&a1, &b1);
+  uint64_t shortest = a1 - b0, longest = b1 - a0, slack = longest / 100;
+  assert_true(p1 - p0 + slack >= shortest); /* 1 % */
+  assert_true(p1 - p0 <= longest + slack);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(buckets_keep_two_significant_digits),
@@ -280,6 +320,7 @@ int main(void) {
       cmocka_unit_test(renders_table_json_prometheus),
       cmocka_unit_test(names_are_escaped),
       cmocka_unit_test(stages_per_transaction),
+      cmocka_unit_test(precise_clock_follows_monotonic),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,8 +172,56 @@ static void test_lookup(void **s) {
   iso_msg_init(&resp, iso_spec_builtin("iso87a"));
   assert_int_equal(iso_journal_lookup(db, (const uint8_t *)key, strlen(key), &st), ISO_E_NOT_FOUND);
   iso_msg_cleanup(&resp);
-  iso_journal_close(db);
+  /* completed, but long before the lookup window: not found */
   jt_base_ns = 1700000000000000000ull;
+  assert_int_equal(jt_log_tx(db, 5, 44, ISO_DECISION_COMMIT, true), 0);
+  iso_journal_sync_wait(db);
+  key = "0200|000044|TERM0001";
+  iso_msg_init(&resp, iso_spec_builtin("iso87a"));
+  assert_int_equal(iso_journal_lookup(db, (const uint8_t *)key, strlen(key), &st), ISO_E_NOT_FOUND);
+  iso_msg_cleanup(&resp);
+  iso_journal_close(db);
+  jt_cleanup();
+}
+
+/* Files that are not journals are refused with a reason. */
+static void test_open_refusals(void **s) {
+  (void)s;
+  char path[300];
+  jt_path(path, sizeof path, "other.db");
+  sqlite3 *c;
+  assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(c, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(c);
+  iso_journal_config cfg;
+  iso_journal_config_init(&cfg);
+  cfg.path = path;
+  cfg.read_only = true;
+  iso_journal_db *db = NULL;
+  assert_int_equal(iso_journal_open(&cfg, &db), ISO_E_JOURNAL_CORRUPT);
+  assert_non_null(strstr(iso_journal_open_error(), "not an isoflow journal"));
+  jt_path(path, sizeof path, "absent.db");
+  assert_true(iso_journal_open(&cfg, &db) < 0);
+  assert_null(db);
+  /* a new journal needs a spec; a bad protected field is refused */
+  cfg.read_only = false;
+  assert_int_equal(iso_journal_open(&cfg, &db), ISO_E_INVAL);
+  cfg.spec = iso_spec_builtin("iso87a");
+  cfg.protected_fields[0] = 1;
+  assert_int_equal(iso_journal_open(&cfg, &db), ISO_E_INVAL);
+  /* a read-only journal takes no events */
+  iso_journal_config_init(&cfg);
+  cfg.path = path;
+  cfg.spec = iso_spec_builtin("iso87a");
+  assert_int_equal(iso_journal_open(&cfg, &db), 0);
+  iso_journal_close(db);
+  cfg.read_only = true;
+  assert_int_equal(iso_journal_open(&cfg, &db), 0);
+  iso_journal j;
+  assert_int_equal(iso_journal_interface(db, &j), ISO_E_STATE);
+  iso_journal_begin b = {.tx_id = 1};
+  assert_int_equal(iso_journal_log_begin(db, &b), ISO_E_STATE);
+  iso_journal_close(db);
   jt_cleanup();
 }
 
@@ -351,6 +399,7 @@ int main(void) {
       cmocka_unit_test(test_key_file_errors),
       cmocka_unit_test(test_lookup),
       cmocka_unit_test(test_queue_full),
+      cmocka_unit_test(test_open_refusals),
       cmocka_unit_test(test_profile_known_timings),
       cmocka_unit_test(test_verify_catches_damage),
       cmocka_unit_test(test_prune_keeps_incomplete),

@@ -43,6 +43,7 @@ typedef struct acq_options {
   bool send_json;         /* --send-json: JSON lines from stdin */
   bool unmasked;          /* --send-json: print responses unmasked */
   bool signon;            /* 0800 sign-on on each connection */
+  FILE *log;              /* --log FILE: one line per answer (load runs) */
   iso__card_book book;
   uint64_t seed;
   iso_tls *tls;

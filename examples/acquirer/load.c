@@ -7,7 +7,9 @@
  * as a repeat (0101/0201, same idempotency key), whose answer must be the
  * original's, then (a --reverse-share of the approved) a 0400 naming it.
  * One record has one request in flight at a time, so the record is the
- * response callback's data.
+ * response callback's data.  With --log, every answer (or failure) is one
+ * line of the log, so that a fault test can check each approval the
+ * acquirer received against the issuer's journal.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ typedef struct auth_rec {
   int step;
   uint64_t sent_at;
   char rc[3], auth_code[7];
+  char sent_mti[5], sent_stan[7], rrn[13]; /* of the request in flight */
 } auth_rec;
 
 struct run {
@@ -92,12 +95,33 @@ static void count_rc(acq_stats *st, const char *rc) {
     st->other_rc++;
 }
 
+static const char *const step_names[] = {"original", "repeat", "reversal"};
+
+/* One line of --log: what was sent, and the answer's code ('-' when the
+ * request failed).  STAN, RRN and terminal carry no card data. */
+static void log_answer(const auth_rec *a, const char *rc) {
+  FILE *log = a->run->o->log;
+  if (!log) return;
+  fprintf(log, "%s %s %s %s %s %s %llu\n", step_names[a->step], a->sent_mti, a->sent_stan,
+          a->rrn[0] ? a->rrn : "-", a->run->terminal, rc[0] ? rc : "-",
+          (unsigned long long)((uv_hrtime() - a->sent_at) / 1000));
+}
+
+/* Remembers what identifies the request just built in r->msg. */
+static void note_sent(auth_rec *a, const iso_msg *m) {
+  size_t len;
+  snprintf(a->sent_mti, sizeof a->sent_mti, "%s", iso_msg_mti(m));
+  if (iso_msg_get(m, 11, a->sent_stan, sizeof a->sent_stan, &len) < 0) a->sent_stan[0] = '\0';
+  if (iso_msg_get(m, 37, a->rrn, sizeof a->rrn, &len) < 0) a->rrn[0] = '\0';
+}
+
 static void on_answer(iso_conn *conn, int status, const iso_frame *f, void *data) {
   (void)conn;
   auth_rec *a = data;
   run *r = a->run;
   acq_stats *st = r->st;
   if (status < 0) {
+    log_answer(a, "");
     if (status == ISO_E_TIMEDOUT) st->timeouts++;
     else st->errors++;
     finish(a);
@@ -107,6 +131,7 @@ static void on_answer(iso_conn *conn, int status, const iso_frame *f, void *data
   iso__latencies_add(&st->latencies, uv_hrtime() - a->sent_at);
   char rc[3], code[7];
   read_answer(r, f, rc, code);
+  log_answer(a, rc);
   switch (a->step) {
     case STEP_ORIGINAL:
       memcpy(a->rc, rc, 3);
@@ -154,6 +179,7 @@ static void send_step(auth_rec *a) {
     rc = build_original(a, mti);
   }
   a->sent_at = uv_hrtime();
+  if (rc == 0) note_sent(a, &r->msg);
   if (rc == 0) rc = acq_links_request(r->links, &r->msg, 0, on_answer, a);
   if (rc < 0) {
     if (rc == ISO_E_BUSY || rc == ISO_E_NO_CONNECTION) st->refused++;

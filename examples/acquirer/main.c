@@ -39,6 +39,10 @@ static void usage(FILE *out) {
       "  --seed N            for the card and amount draws (default: time)\n"
       "  --no-signon         skip the 0800 sign-on on each connection\n"
       "  --json              print the summary as JSON\n"
+      "  --log FILE          append one line per answer of a load run:\n"
+      "                      STEP MTI STAN RRN TERMINAL RC LATENCY_US, STEP\n"
+      "                      one of original, repeat, reversal; RC '-' when\n"
+      "                      the request failed (timeout, connection lost)\n"
       "  --send-json         read JSON messages from stdin, one a line, send\n"
       "                      each and print its answer as JSON (masked unless\n"
       "                      --unmasked)\n"
@@ -255,6 +259,13 @@ static int parse(int argc, char **argv, acq_options *o, tls_args *t) {
       if (iso__parse_u64(v, 0, UINT64_MAX, &o->seed) < 0) return bad(a, v);
     } else if (!strcmp(a, "--no-signon")) {
       o->signon = false;
+    } else if (!strcmp(a, "--log")) {
+      NEEDS_VALUE();
+      if (o->log) fclose(o->log);
+      if (!(o->log = fopen(v, "a"))) return bad(a, v);
+      /* Whole lines reach the file at once: a run killed midway leaves
+       * every answer it logged readable. */
+      setvbuf(o->log, NULL, _IOLBF, 0);
     } else if (!strcmp(a, "--json")) {
       o->json = true;
     } else if (!strcmp(a, "--send-json")) {
@@ -334,6 +345,7 @@ int main(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   iso__latencies_free(&stats.latencies);
+  if (o.log) fclose(o.log);
   iso__card_book_free(&o.book);
   iso_tls_free(o.tls);
   iso_spec_free(o.spec);

@@ -125,6 +125,20 @@ int iso_frame_split(const iso_framing *f, const uint8_t *buf, size_t len,
                     iso_frame *out);
 
 /**
+ * iso_frame_read_prefix -- the length announced by a prefix alone, for a
+ * reader that takes the prefix first and then the rest (a blocking stream).
+ * `prefix` holds iso_frame_prefix_size(f) bytes; on success *body_len is the
+ * header + payload bytes that follow it (0 for a keep-alive; the prefix's own
+ * bytes already taken off when length_includes_self).  Returns 0,
+ * ISO_E_FRAME_TOO_LARGE when the length is over iso_frame_max_body, or
+ * ISO_E_BAD_FRAME when the prefix is not a valid length (as iso_frame_split);
+ * *body_len is untouched on error.  The same rules as iso_frame_split, which
+ * is built on it.
+ */
+int iso_frame_read_prefix(const iso_framing *f, const uint8_t *prefix,
+                          uint32_t *body_len);
+
+/**
  * iso_frame_put_prefix -- writes the length prefix for `body_len` bytes of
  * header + payload into out (iso_frame_prefix_size bytes).  Returns the
  * prefix size, or ISO_E_FRAME_TOO_LARGE when body_len is over the maximum.
@@ -435,7 +449,9 @@ typedef void (*iso_server_conn_cb)(iso_server *server, iso_conn *conn);
 /** Options of a server. */
 typedef struct iso_server_opts {
   iso_conn_opts conn;      /* applied to each accepted connection */
-  uv_loop_t *loop;         /* run on this loop (the caller's thread) ... */
+  uv_loop_t *loop;         /* run on this loop (the caller's thread; with
+                              clients of the same process on it, a round trip
+                              needs no cross-thread wake-up) ... */
   unsigned workers;        /* ... or, with loop NULL, on this many worker
                               loops, one thread each (0 = 1) */
   uint32_t max_connections; /* 0 = 10000; past it connections are closed at

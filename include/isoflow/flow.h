@@ -310,7 +310,8 @@ typedef struct iso_flow_config {
   char abort_code[3];       /* default "96": aborts without DE 39 */
   char journal_fail_code[3];/* default "96": journal write failed */
   int echo_fields[ISO_FLOW_MAX_ECHO_FIELDS]; /* copied request -> response;
-                               default 2,3,4,7,11,12,13,32,37,41,42,49 */
+                               default 2,3,4,7,11,12,13,32,37,41,42,49,
+                               70 (network management), 90 (original data) */
   size_t echo_count;
   bool profiler;            /* default true */
   bool record_stages;       /* keep each transaction's stage timings for

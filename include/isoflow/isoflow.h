@@ -5,6 +5,7 @@
  *   iso8583.h  the message codec: specs, messages, pack/unpack, describe
  *   conn.h     framing, matched connections, server, pool, TLS, blocking client
  *   flow.h     the two-phase transaction manager, profiler, idempotency
+ *   journal.h  the SQLite journal: group commit, recovery, protection, replay
  */
 #ifndef ISOFLOW_ISOFLOW_H
 #define ISOFLOW_ISOFLOW_H
@@ -13,5 +14,6 @@
 #include "isoflow/iso8583.h"
 #include "isoflow/conn.h"
 #include "isoflow/flow.h"
+#include "isoflow/journal.h"
 
 #endif /* ISOFLOW_ISOFLOW_H */

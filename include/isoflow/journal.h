@@ -97,8 +97,8 @@ void iso_journal_config_init(iso_journal_config *cfg);
  * thread.  On success *out is a journal the caller closes with
  * iso_journal_close.  Errors: ISO_E_INVAL (no path, bad field list, no spec
  * and none named), ISO_E_KEY_FILE (the key file cannot be read, has the
- * wrong size or format, or is not the key this journal was written with --
- * the message names the file on stderr-free paths: see iso_journal_errmsg),
+ * wrong size or format, or is not the key this journal was written with;
+ * iso_journal_open_error names the file),
  * ISO_E_JOURNAL_LOCKED (another connection holds the write lock past the
  * busy timeout), ISO_E_JOURNAL_CORRUPT (not an isoflow journal), ISO_E_IO,
  * ISO_E_NOMEM.
@@ -304,12 +304,15 @@ typedef void (*iso_journal_problem_cb)(uint64_t id, const char *what,
                                        void *data);
 
 /**
- * iso_journal_verify -- checks the journal: every completion has its
- * transaction, every transaction without completion is recoverable (its
- * records decode), decisions and completions agree, ids are unique and
- * positive and the high-water mark is not below them, no stored message or
- * column holds a run of 13 to 19 digits that passes the Luhn check (a clear
- * PAN), encrypted envelopes are well-formed (and authentic with the key).
+ * iso_journal_verify -- checks the journal: every approval (a completion
+ * that committed) has its transaction and its journaled decision (a decline
+ * may lack them: its decision write failed and the flow declined it),
+ * decisions and completions agree, every transaction without completion is
+ * recoverable (its records decode), ids are positive integers (unique by the
+ * schema), decisions are known values and not older than their start, no
+ * stored message or identity column holds a clear PAN (a whole run of 13 to
+ * 19 digits passing the Luhn check) or a protected field other than DE 2
+ * masked, encrypted envelopes are well-formed (and authentic with the key).
  * Calls cb for each problem; returns the number of problems (0 = sound) or
  * a negative ISO_E_* code.
  */

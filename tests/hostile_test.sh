@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# tests/hostile_test.sh BIN_DIR SOURCE_DIR -- hostile peers against a running
+# issuer (tests/hostile_peers.py plays them), while a normal acquirer sends
+# authorizations at a modest rate throughout:
+#   (a) 5,000 connections opened and closed, at most 100 open at once;
+#   (b) 5 slow peers sending a frame one byte a second, for 5 s;
+#   (c) peers sending a length past the maximum frame (8193 > 8192), the
+#       largest length (65535), a frame of random bytes, random bytes;
+#   (d) against the same issuer serving TLS: TLS 1.0 and TLS 1.1 clients
+#       (openssl s_client, cipher DEFAULT@SECLEVEL=0 so that the client
+#       offers them at all) and plain text to the TLS port; a TLS 1.2
+#       client as the control that the port does take TLS.
+# It must hold that: the acquirer gets every answer; the framing violations
+# are closed by the issuer; TLS 1.0/1.1 and plain text get no session; every
+# connection is counted (accepted grows by exactly as many as were opened,
+# the open-connections gauge is back to 0) and the framing violations are
+# counted as failed; VmRSS after the storm is within $RSS_TOLERANCE_KB of
+# before it (measured after a warm-up of the same storm, so that allocator
+# pools are already grown).  ASan's quarantine is set to 16 MB so that
+# VmRSS shows the issuer's memory, not freed blocks held back.
+#
+# Known gap (docs/FAULTS.md): connections that end in a failed TLS
+# handshake are not counted as failed, and no counter says why a connection
+# closed.  ISOFLOW_KNOWN_BUGS=1 adds the check that fails on it.
+set -euo pipefail
+bin=$1
+source "$2/tests/e2e_support.sh"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=16"
+peers="python3 $2/tests/hostile_peers.py"
+RSS_TOLERANCE_KB=$((24 * 1024))
+w=$e2e_work
+
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+metric() { # ADMIN NAME LABELS -- one counter of /metrics, as an integer
+  http_get "$1" /metrics | grep -F "$2$3 " | sed -n 's/.* \([0-9.e+]*\)\r\{0,1\}$/\1/p' \
+    | awk '{ printf "%.0f", $1 }'
+}
+accepted() { metric "$1" isoflow_connections_total '{event="accepted"}'; }
+failed() { metric "$1" isoflow_connections_total '{event="failed"}'; }
+json_num() { grep -o "\"$2\":[0-9a-z]*" <<<"$1" | head -1 | cut -d: -f2; }
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$w/key.pem" -out "$w/cert.pem" -days 1 \
+  -subj /CN=localhost >/dev/null 2>&1 || fail "openssl could not make a certificate"
+start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
+  --journal "$w/issuer.db"
+start_prog tls isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
+  --journal none --tls-cert "$w/cert.pem" --tls-key "$w/key.pem"
+
+# Warm-up: some traffic and a first storm, then the baseline.
+timeout 60 "$bin/isoflow-acquirer" --connect "127.0.0.1:$iss_port" -n 2000 --json >/dev/null \
+  || fail "warm-up load"
+timeout 60 $peers churn "$iss_port" 5000 100 >/dev/null || fail "warm-up churn"
+timeout 60 $peers garbage "$iss_port" >/dev/null || fail "warm-up garbage"
+sleep 0.5
+rss_before=$(rss "$iss_pid")
+accepted_before=$(accepted "$iss_admin")
+failed_before=$(failed "$iss_admin")
+
+# The normal acquirer, throughout (about 10 s at 300/s).
+timeout 90 "$bin/isoflow-acquirer" --connect "127.0.0.1:$iss_port" --connections 2 -n 3000 \
+  --rate 300 --timeout 5000 --json >"$w/normal.json" 2>"$w/normal.err" &
+normal=$!
+e2e_pids+=("$normal")
+sleep 0.5
+timeout 30 $peers slow "$iss_port" 5 5 >"$w/slow.json" &
+slow=$!
+e2e_pids+=("$slow")
+churn=$(timeout 60 $peers churn "$iss_port" 5000 100) || fail "churn: $churn"
+garbage=$(timeout 60 $peers garbage "$iss_port") || fail "garbage: $garbage"
+wait "$slow" || fail "slow peers: $(cat "$w/slow.json")"
+slow_out=$(cat "$w/slow.json")
+wait "$normal" || fail "the normal acquirer did not get every answer: $(cat "$w/normal.json")"
+normal_out=$(cat "$w/normal.json")
+echo "hostile: $churn"
+echo "hostile: $slow_out"
+echo "hostile: $garbage"
+echo "hostile: normal acquirer: $normal_out"
+
+[ "$(json_num "$churn" opened)" = 5000 ] || fail "churn: $churn"
+[ "$(json_num "$normal_out" answered)" = "$(json_num "$normal_out" sent)" ] \
+  && [ "$(json_num "$normal_out" sent)" -ge 3000 ] \
+  && [ "$(json_num "$normal_out" timeouts)" = 0 ] \
+  && [ "$(json_num "$normal_out" disconnects)" = 0 ] || fail "normal acquirer: $normal_out"
+for case in length_past_max length_65535; do
+  [ "$(sed -n "s/.*\"$case\":\"\([a-z]*\)\".*/\1/p" <<<"$garbage")" = closed ] \
+    || fail "a peer sending $case was not closed: $garbage"
+done
+
+# Every connection counted: 5000 + 5 slow + 4 garbage + the normal 2.
+sleep 0.5
+opened=$((5000 + 5 + 4 + 2))
+accepted_delta=$(( $(accepted "$iss_admin") - accepted_before ))
+[ "$accepted_delta" = "$opened" ] || fail "accepted grew by $accepted_delta, $opened were opened"
+open_now=$(metric "$iss_admin" isoflow_connections "")
+[ "$open_now" = 0 ] || fail "$open_now connections still counted open"
+failed_delta=$(( $(failed "$iss_admin") - failed_before ))
+# Framing violations (2 lengths past the maximum, at least the random
+# stream's) end on an error; the slow peers hung up mid-frame, too.
+[ "$failed_delta" -ge 2 ] || fail "only $failed_delta connections counted as failed"
+echo "hostile: connections: accepted +$accepted_delta (opened $opened), failed +$failed_delta, open now $open_now"
+
+sleep 0.5
+rss_after=$(rss "$iss_pid")
+echo "hostile: VmRSS before ${rss_before} kB, after ${rss_after} kB (tolerance ${RSS_TOLERANCE_KB} kB)"
+[ "$rss_after" -le $((rss_before + RSS_TOLERANCE_KB)) ] \
+  || fail "VmRSS ${rss_after} kB after, ${rss_before} kB before: more than ${RSS_TOLERANCE_KB} kB"
+stop_prog "$iss_pid"
+
+# (d) TLS: old versions refused, plain text closed, TLS 1.2 taken.
+tls_accepted_before=$(accepted "$tls_admin")
+tls_failed_before=$(failed "$tls_admin")
+for version in -tls1 -tls1_1; do
+  out=$(timeout 15 openssl s_client -connect "127.0.0.1:$tls_port" "$version" \
+    -cipher 'DEFAULT@SECLEVEL=0' </dev/null 2>&1) && fail "openssl s_client $version got a session"
+  grep -q 'Cipher is (NONE)' <<<"$out" || fail "s_client $version: $(tail -3 <<<"$out")"
+  echo "hostile: TLS $version: $(grep -o 'alert [a-z ]*' <<<"$out" | head -1 || echo refused)"
+done
+plain=$(timeout 15 $peers plaintext "$tls_port") || fail "plaintext: $plain"
+[ "$(json_num "$plain" closed_by_server)" = true ] || fail "plain text to the TLS port: $plain"
+out=$(timeout 15 openssl s_client -connect "127.0.0.1:$tls_port" -tls1_2 </dev/null 2>&1) \
+  || fail "TLS 1.2 refused: $(tail -3 <<<"$out")"
+grep -q 'Protocol  *: TLSv1.2' <<<"$out" || fail "TLS 1.2: $(tail -3 <<<"$out")"
+sleep 0.3
+tls_accepted=$(( $(accepted "$tls_admin") - tls_accepted_before ))
+tls_failed=$(( $(failed "$tls_admin") - tls_failed_before ))
+[ "$tls_accepted" = 4 ] || fail "the TLS port accepted $tls_accepted, 4 were opened"
+[ "$(metric "$tls_admin" isoflow_connections "")" = 0 ] || fail "TLS connections still open"
+echo "hostile: TLS port: accepted +$tls_accepted, failed +$tls_failed (3 handshakes failed)"
+if [ "${ISOFLOW_KNOWN_BUGS:-0}" = 1 ]; then
+  [ "$tls_failed" -ge 3 ] || fail "failed TLS handshakes are not counted as failed ($tls_failed of 3)"
+fi
+stop_prog "$tls_pid"
+echo "hostile: ok"
