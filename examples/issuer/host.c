@@ -17,9 +17,8 @@
  * Why not iso_flow_serve (flow/server.c, which landed after this file): its
  * close shuts the connections before the transactions in flight finish, so
  * their responses are lost, and it has no hook on each response, which the
- * answer counters by MTI and response code (and the DE 2 repair below)
- * need.  With a draining close and a response hook there, this file would
- * shrink to a call to it.
+ * answer counters by MTI and response code need.  With a draining close
+ * and a response hook there, this file would shrink to a call to it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -71,34 +70,13 @@ static int rc_slot(const iso_msg *rsp) {
   return (rc[0] - '0') * 10 + (rc[1] - '0');
 }
 
-/* A response the flow took from the journal (a repeat of a transaction of an
- * earlier run) may carry DE 2 masked when the journal has no key, which
- * cannot be packed.  The retransmission carries the same PAN (the flow
- * checked its fingerprint), so the response echoes the request's DE 2. */
-static int send_response(iso_conn *conn, iso_tx *tx, const iso_msg *rsp) {
-  int rc = iso_conn_send_msg(conn, rsp);
-  if (rc == 0 || rc == ISO_E_CLOSED || !iso_msg_has(rsp, 2)) return rc;
-  iso_msg fixed;
-  iso_msg_init(&fixed, rsp->spec);
-  const uint8_t *pan;
-  size_t len;
-  rc = iso_msg_copy(&fixed, rsp);
-  if (rc == 0) {
-    iso_msg_unset(&fixed, 2);
-    if (iso_msg_peek(iso_tx_request(tx), 2, &pan, &len) == 0)
-      rc = iso_msg_set_copy(&fixed, 2, pan, len);
-  }
-  if (rc == 0) rc = iso_conn_send_msg(conn, &fixed);
-  iso_msg_cleanup(&fixed);
-  return rc;
-}
-
 static void on_done(iso_tx *tx, int status, const iso_msg *rsp, void *data) {
+  (void)tx;
   (void)status;
   iso_conn *conn = data;
   iss_worker *w = tl_worker;
   if (rsp) {
-    int rc = send_response(conn, tx, rsp);
+    int rc = iso_conn_send_msg(conn, rsp);
     if (w && rc < 0 && rc != ISO_E_CLOSED)
       atomic_fetch_add_explicit(&w->unsendable, 1, memory_order_relaxed);
     if (w)
