@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "examples/common/admin.h"
 #include "examples/common/args.h"
@@ -180,7 +179,6 @@ static int build(iss_app *app, const options *o) {
 /* Releases whatever build() and main() got so far, in reverse order (each
  * step copes with what was never made).  The server must be closed. */
 static void teardown(iss_app *app, iso_tls *tls) {
-  iss_host_free(app);
 #ifdef ISOFLOW_HAVE_JOURNAL
   iso_journal_close(app->journal);
   app->journal = NULL;
@@ -210,8 +208,6 @@ int main(int argc, char **argv) {
   if (iso_frame_kind_parse(o.frame, &kind) < 0) return bad("--frame", o.frame);
 
   static iss_app app;
-  pthread_mutex_init(&app.lock, NULL);
-  pthread_cond_init(&app.cond, NULL);
   if ((rc = build(&app, &o)) != 0) {
     teardown(&app, NULL);
     return rc;
@@ -231,13 +227,14 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  iso_server_opts so;
+  iso_flow_serve_opts so;
   memset(&so, 0, sizeof so);
   iss_host_options(&app, &so);
-  so.conn.framing.kind = (uint8_t)kind;
-  so.conn.tls = tls;
-  so.workers = o.threads;
-  rc = iso_server_start(&so, (struct sockaddr *)&o.listen, &app.server);
+  so.server.conn.framing.kind = (uint8_t)kind;
+  so.server.conn.tls = tls;
+  so.server.workers = o.threads;
+  so.drain_timeout_ms = 35000;
+  rc = iso_flow_serve(app.flow, &so, (struct sockaddr *)&o.listen, &app.server);
   if (rc < 0) {
     fprintf(stderr, "isoflow-issuer: cannot listen: %s\n", iso_strerror(rc));
     teardown(&app, tls);
@@ -248,7 +245,7 @@ int main(int argc, char **argv) {
     iso__admin_ops ops = {iss_ready, iss_metrics, iss_profile, &app};
     if (iso__admin_start((struct sockaddr *)&o.admin, &ops, &admin) < 0) {
       fprintf(stderr, "isoflow-issuer: cannot start the admin endpoint\n");
-      iso_server_close(app.server, NULL);
+      iso_flow_server_close(app.server, NULL, NULL);
       teardown(&app, tls);
       return 1;
     }
@@ -256,9 +253,9 @@ int main(int argc, char **argv) {
   char where[64];
   struct sockaddr_storage bound = o.listen;
   if (bound.ss_family == AF_INET)
-    ((struct sockaddr_in *)&bound)->sin_port = htons((uint16_t)iso_server_port(app.server));
+    ((struct sockaddr_in *)&bound)->sin_port = htons((uint16_t)iso_flow_server_port(app.server));
   else
-    ((struct sockaddr_in6 *)&bound)->sin6_port = htons((uint16_t)iso_server_port(app.server));
+    ((struct sockaddr_in6 *)&bound)->sin6_port = htons((uint16_t)iso_flow_server_port(app.server));
   iso__format_addr((struct sockaddr *)&bound, where, sizeof where);
   printf("listening on %s", where);
   if (admin) printf(", admin on port %d", iso__admin_port(admin));
@@ -279,17 +276,17 @@ int main(int argc, char **argv) {
   /* Shutdown, in order. */
   atomic_store(&app.ready, false);
   int status = 0;
-  if (!iss_host_stop(&app, 35000)) {
+  iso__admin_stop(admin);
+  /* Stops taking requests, lets those in flight finish and their responses
+   * go out, then closes the connections. */
+  iso_flow_server_close(app.server, NULL, NULL);
+  app.server = NULL;
+  iso_flow_stats fst;
+  iso_flow_stats_get(app.flow, &fst);
+  if (fst.in_flight) {
     fprintf(stderr, "isoflow-issuer: transactions still running at shutdown\n");
     status = 1;
   }
-  /* Responses were handed to the connections; give the sockets a moment to
-   * drain before the server closes them at once. */
-  struct timespec pause = {0, 100000000L};
-  nanosleep(&pause, NULL);
-  iso__admin_stop(admin);
-  iso_server_close(app.server, NULL);
-  app.server = NULL;
   teardown(&app, tls);
   uv_close((uv_handle_t *)&sigint, on_handle_closed);
   uv_close((uv_handle_t *)&sigterm, on_handle_closed);
