@@ -214,6 +214,29 @@ static void count_answer(const char *request_mti, const iso_msg *response,
     __atomic_add_fetch(&h->approved_0210, 1, __ATOMIC_SEQ_CST);
 }
 
+/* Serves flow with count_answer as the hook, on `loop` or on `workers`
+ * worker threads; on a loop, c is connected to it too. */
+static iso_flow_server *serve_counted(iso_flow *flow, uv_loop_t *loop,
+                                      unsigned workers, hook_seen *seen,
+                                      th_client *c) {
+  iso_flow_serve_opts so;
+  memset(&so, 0, sizeof so);
+  so.server.conn = th_conn_opts();
+  so.server.loop = loop;
+  so.server.workers = workers;
+  so.on_response = count_answer;
+  so.response_data = seen;
+  struct sockaddr_in a = th_addr(0);
+  iso_flow_server *fs;
+  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
+  if (loop) {
+    iso_conn_opts co = th_conn_opts();
+    assert_int_equal(th_client_connect(c, loop, &co, iso_flow_server_port(fs)),
+                     0);
+  }
+  return fs;
+}
+
 static iso_flow *pausing_flow(held_txs *h) {
   iso_flow_config cfg;
   fx_config(&cfg);
@@ -241,18 +264,10 @@ static void close_drains_worker_threads(void **state) {
   held_txs h = {.resume_after_ms = 150};
   hook_seen seen = {0};
   iso_flow *flow = pausing_flow(&h);
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
-  so.server.workers = 2;
-  so.on_response = count_answer;
-  so.response_data = &seen;
-  struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
   th_client c;
+  iso_flow_server *fs = serve_counted(flow, NULL, 2, &seen, &c);
   iso_conn_opts co = th_conn_opts();
   assert_int_equal(th_client_connect(&c, &loop, &co,
                                      iso_flow_server_port(fs)), 0);
@@ -304,19 +319,8 @@ static void close_drains_callers_loop(void **state) {
   held_txs h = {0};
   hook_seen seen = {0};
   iso_flow *flow = pausing_flow(&h);
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
-  so.server.loop = &loop;
-  so.on_response = count_answer;
-  so.response_data = &seen;
-  struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
   th_client c;
-  iso_conn_opts co = th_conn_opts();
-  assert_int_equal(th_client_connect(&c, &loop, &co,
-                                     iso_flow_server_port(fs)), 0);
+  iso_flow_server *fs = serve_counted(flow, &loop, 0, &seen, &c);
   reply r[PAUSED], late;
   for (int i = 0; i < PAUSED; i++) {
     char stan[7];
@@ -361,19 +365,8 @@ static void hook_sees_every_answer(void **state) {
   int prepares = 0;
   hook_seen seen = {0};
   iso_flow *flow = make_flow(&prepares);
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
-  so.server.loop = &loop;
-  so.on_response = count_answer;
-  so.response_data = &seen;
-  struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
   th_client c;
-  iso_conn_opts co = th_conn_opts();
-  assert_int_equal(th_client_connect(&c, &loop, &co,
-                                     iso_flow_server_port(fs)), 0);
+  iso_flow_server *fs = serve_counted(flow, &loop, 0, &seen, &c);
   reply r1, r2, r3;
   assert_int_equal(send_request(c.conn, "0200", "000501", &r1), 0);
   assert_true(th_run_until(&loop, &r1.done, 3000));

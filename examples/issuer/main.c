@@ -11,13 +11,13 @@
  * flight finish and their responses go out, close the server, flush and
  * close the journal, exit 0.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "examples/common/admin.h"
 #include "examples/common/args.h"
+#include "examples/common/lifecycle.h"
 #include "examples/issuer/issuer_app.h"
 
 static void usage(FILE *out) {
@@ -46,8 +46,7 @@ static void usage(FILE *out) {
 }
 
 static int bad(const char *what, const char *value) {
-  fprintf(stderr, "isoflow-issuer: invalid %s '%s' (see --help)\n", what, value ? value : "");
-  return 2;
+  return iso__bad_arg("isoflow-issuer", what, value);
 }
 
 typedef struct options {
@@ -192,13 +191,6 @@ static void teardown(iss_app *app, iso_tls *tls) {
   iso_tls_free(tls);
 }
 
-static void on_signal(uv_signal_t *h, int signum) {
-  (void)signum;
-  uv_stop(h->loop);
-}
-
-static void on_handle_closed(uv_handle_t *h) { (void)h; }
-
 int main(int argc, char **argv) {
   options o = {.threads = 2, .spec = "iso87a-bbitmap", .frame = "len2",
                .journal = "./isoflow-issuer.db", .sync = "full"};
@@ -250,28 +242,11 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  char where[64];
-  struct sockaddr_storage bound = o.listen;
-  if (bound.ss_family == AF_INET)
-    ((struct sockaddr_in *)&bound)->sin_port = htons((uint16_t)iso_flow_server_port(app.server));
-  else
-    ((struct sockaddr_in6 *)&bound)->sin6_port = htons((uint16_t)iso_flow_server_port(app.server));
-  iso__format_addr((struct sockaddr *)&bound, where, sizeof where);
-  printf("listening on %s", where);
-  if (admin) printf(", admin on port %d", iso__admin_port(admin));
-  printf("\n");
-  fflush(stdout);
+  iso__announce_listening(&o.listen, iso_flow_server_port(app.server), admin, "");
   atomic_store(&app.ready, true);
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  uv_signal_t sigint, sigterm;
-  uv_signal_init(&loop, &sigint);
-  uv_signal_init(&loop, &sigterm);
-  uv_signal_start(&sigint, on_signal, SIGINT);
-  uv_signal_start(&sigterm, on_signal, SIGTERM);
-  signal(SIGPIPE, SIG_IGN);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  iso__signals signals;
+  iso__signals_wait(&signals);
 
   /* Shutdown, in order. */
   atomic_store(&app.ready, false);
@@ -288,10 +263,7 @@ int main(int argc, char **argv) {
     status = 1;
   }
   teardown(&app, tls);
-  uv_close((uv_handle_t *)&sigint, on_handle_closed);
-  uv_close((uv_handle_t *)&sigterm, on_handle_closed);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  iso__signals_close(&signals);
   printf("stopped\n");
   return status;
 }

@@ -120,20 +120,7 @@ static void connections(iss_app *app, iso__text *out) {
   if (!app->server) return;
   iso_conn_stats s;
   iso_server_stats_read(iso_flow_server_handle(app->server), &s);
-  iso__metric_help(out, "isoflow_connections", "gauge", "Client connections open now.");
-  iso__metric(out, "isoflow_connections", NULL, (double)s.connections);
-  iso__metric_help(out, "isoflow_connections_total", "counter", "Connections by event.");
-  iso__metric(out, "isoflow_connections_total", "event=\"accepted\"", (double)s.accepted);
-  iso__metric(out, "isoflow_connections_total", "event=\"refused\"", (double)s.refused);
-  iso__metric(out, "isoflow_connections_total", "event=\"accept_error\"", (double)s.accept_errors);
-  iso__metric(out, "isoflow_connections_total", "event=\"failed\"", (double)s.failed);
-  iso__metric_help(out, "isoflow_frames_total", "counter", "Frames by kind.");
-  iso__metric(out, "isoflow_frames_total", "kind=\"request_in\"", (double)s.inbound);
-  iso__metric(out, "isoflow_frames_total", "kind=\"reply_out\"", (double)s.replies);
-  iso__metric(out, "isoflow_frames_total", "kind=\"keepalive\"", (double)s.keepalives);
-  iso__metric_help(out, "isoflow_bytes_total", "counter", "Bytes on the wire.");
-  iso__metric(out, "isoflow_bytes_total", "dir=\"in\"", (double)s.bytes_in);
-  iso__metric(out, "isoflow_bytes_total", "dir=\"out\"", (double)s.bytes_out);
+  iso__metric_server(out, &s);
 }
 
 static void journal(iss_app *app, iso__text *out) {
