@@ -338,7 +338,8 @@ static void close_drains_callers_loop(void **state) {
   uv_timer_t resume;
   uv_timer_init(&loop, &resume);
   resume.data = &h;
-  uv_timer_start(&resume, on_resume_timer, 20, 0);
+  /* later than the linger after a drain: only a drain waits that long */
+  uv_timer_start(&resume, on_resume_timer, 250, 0);
   for (int i = 0; i < PAUSED; i++) {
     assert_true(th_run_until(&loop, &r[i].done, 3000));
     assert_int_equal(r[i].status, 0);
