@@ -138,6 +138,7 @@ struct iso_conn {
 
   iso__reqtab reqs;
   uint64_t last_rx, last_tx;
+  uint64_t last_frame; /* a whole frame (or keep-alive) last arrived */
 
   iso_conn_stats stats;
   iso_conn_stats *agg; /* owner's counters, or NULL */

@@ -490,6 +490,7 @@ void iso__conn_frames(iso_conn *conn) {
       return;
     }
     off += (size_t)rc;
+    conn->last_frame = conn->last_rx;
     if (fr.len == 0) ISO__COUNT(conn, keepalives, 1);
     else handle_frame(conn, &fr);
   }
@@ -547,7 +548,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 }
 
 static int start_reading(iso_conn *conn) {
-  conn->last_rx = conn->last_tx = uv_now(conn->loop);
+  conn->last_rx = conn->last_tx = conn->last_frame = uv_now(conn->loop);
   uv_tcp_nodelay(&conn->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
   if (rc < 0) return ISO_E_IO;
@@ -558,6 +559,9 @@ static int start_reading(iso_conn *conn) {
 /* ------------------------------------------------------------------------ */
 /* Idle ping and read timeout                                                */
 /* ------------------------------------------------------------------------ */
+/* The read timeout counts from the last whole frame, not the last byte: a
+ * peer that keeps a frame open by sending a byte now and then (a slow-loris)
+ * would otherwise hold its connection for ever. */
 
 static void on_idle_timer(uv_timer_t *t);
 
@@ -565,7 +569,7 @@ static void arm_idle(iso_conn *conn) {
   const iso_conn_opts *o = &conn->opts;
   if (!o->idle_ping_ms && !o->read_timeout_ms) return;
   uint64_t now = uv_now(conn->loop), next = UINT64_MAX;
-  if (o->read_timeout_ms) next = conn->last_rx + o->read_timeout_ms;
+  if (o->read_timeout_ms) next = conn->last_frame + o->read_timeout_ms;
   if (o->idle_ping_ms) {
     uint64_t last = conn->last_rx > conn->last_tx ? conn->last_rx : conn->last_tx;
     if (last + o->idle_ping_ms < next) next = last + o->idle_ping_ms;
@@ -577,7 +581,7 @@ static void on_idle_timer(uv_timer_t *t) {
   iso_conn *conn = t->data;
   const iso_conn_opts *o = &conn->opts;
   uint64_t now = uv_now(conn->loop);
-  if (o->read_timeout_ms && now - conn->last_rx >= o->read_timeout_ms) {
+  if (o->read_timeout_ms && now - conn->last_frame >= o->read_timeout_ms) {
     down(conn, ISO_E_READ_TIMEOUT, true);
     return;
   }

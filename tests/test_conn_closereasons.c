@@ -3,10 +3,11 @@
  * exactly one reason (iso_conn_stats.closed[], iso_conn_close_reason), on
  * the connection and merged into its server, over real loopback sockets:
  * peer closed between frames or inside one, a reset, a bad length, a length
- * over the maximum, a read timeout, a failed TLS handshake (a TLS 1.1
- * client, plain text to a TLS port), a TLS error after the handshake, a
- * failed connect, a connect (sign-on) timeout, a failed sign-on, a local
- * close and a server shutdown.
+ * over the maximum, a read timeout (also for a peer trickling a frame), a
+ * failed TLS handshake (a TLS 1.1 client, plain text to a TLS port), a TLS
+ * error after the handshake, a failed connect, a connect (sign-on) timeout,
+ * a failed sign-on, a local close and a server shutdown.  The reason that
+ * has no test here is no_memory (a failed allocation of a read buffer).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +194,37 @@ static void reset_by_peer(void **state) {
   close(fd);
   iso_conn_stats st = server_after_closes(&ts, &loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_IO_ERROR], 1);
+  th_server_close(&ts, &loop);
+  th_loop_close(&loop);
+}
+
+/* A peer that trickles a frame, a byte every 20 ms, never finishing it, is
+ * closed by the read timeout all the same; whole frames keep a link open. */
+static void trickling_peer_times_out(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  iso_conn_opts so = th_conn_opts();
+  so.read_timeout_ms = 150;
+  th_server ts;
+  th_server_start(&ts, &loop, &so, TH_ECHO);
+  int keep = raw_socket(ts.port), slow = raw_socket(ts.port);
+  iso_conn_stats st;
+  for (int i = 0; i < 100; i++) {
+    uint8_t prefix[2] = {0x00, 0x40}, keepalive[2] = {0, 0};
+    (void)send(slow, &prefix[i % 2], 1, 0); /* length 64, then its body */
+    if (i % 5 == 0) assert_int_equal(send(keep, keepalive, 2, 0), 2);
+    th_run_for(&loop, 20);
+    iso_server_stats_read(ts.server, &st);
+    if (st.closed[ISO_CLOSED_READ_TIMEOUT]) break;
+  }
+  iso_server_stats_read(ts.server, &st);
+  assert_int_equal(st.closed[ISO_CLOSED_READ_TIMEOUT], 1);
+  assert_int_equal(closed_sum(&st), 1); /* the one sending keep-alives is up */
+  assert_true(st.keepalives >= 2);
+  close(slow);
+  close(keep);
+  server_after_closes(&ts, &loop, 2);
   th_server_close(&ts, &loop);
   th_loop_close(&loop);
 }
@@ -410,6 +442,7 @@ int main(void) {
       cmocka_unit_test(framing_reasons),
       cmocka_unit_test(read_timeout),
       cmocka_unit_test(reset_by_peer),
+      cmocka_unit_test(trickling_peer_times_out),
       cmocka_unit_test(tls11_client_refused),
       cmocka_unit_test(plain_text_to_tls_port),
       cmocka_unit_test(tls_error_after_handshake),

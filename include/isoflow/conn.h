@@ -365,8 +365,12 @@ typedef struct iso_conn_opts {
                               NULL: on_idle is called instead */
   size_t ping_len;
   iso_conn_cb on_idle;     /* status 0; used when ping is NULL */
-  uint32_t read_timeout_ms; /* nothing received for this long: the link is
-                               closed with ISO_E_READ_TIMEOUT (0 = never) */
+  uint32_t read_timeout_ms; /* no whole frame (a keep-alive counts) received
+                               for this long: the link is closed with
+                               ISO_E_READ_TIMEOUT (0 = never).  Bytes of an
+                               unfinished frame do not count, so a peer
+                               that trickles a frame a byte at a time is
+                               closed like a silent one */
   iso_signon_cb signon;    /* client only; NULL = established at once */
   iso_inbound_cb on_inbound; /* NULL: requests dropped (counted) */
   iso_conn_cb on_closed;   /* the link ended cleanly: local close (0) or the
