@@ -40,6 +40,8 @@ static void usage(FILE *out) {
       "                        the built-in test cards)\n"
       "  --max-in-flight N     per worker; past it requests are declined 91\n"
       "  --admin HOST:PORT     HTTP: /healthz /readyz /metrics /profile\n"
+      "  --read-timeout MS     close a connection silent this long (default\n"
+      "                        60000; 0 never); acquirers echo (0800) within it\n"
       "  --tls-cert FILE --tls-key FILE   serve TLS\n"
       "  --tls-ca FILE         with TLS: require client certificates from it\n",
       out);
@@ -56,6 +58,7 @@ typedef struct options {
   const char *spec, *frame, *journal, *sync, *key_file, *cards;
   const char *tls_cert, *tls_key, *tls_ca;
   uint32_t max_in_flight;
+  uint32_t read_timeout_ms;
 } options;
 
 static int parse(int argc, char **argv, options *o) {
@@ -80,6 +83,9 @@ static int parse(int argc, char **argv, options *o) {
     } else if (!strcmp(a, "--max-in-flight")) {
       if (iso__parse_u64(v, 1, 1000000, &n) < 0) return bad(a, v);
       o->max_in_flight = (uint32_t)n;
+    } else if (!strcmp(a, "--read-timeout")) {
+      if (iso__parse_u64(v, 0, 86400000, &n) < 0) return bad(a, v);
+      o->read_timeout_ms = (uint32_t)n;
     } else if (!strcmp(a, "--spec")) {
       o->spec = v;
     } else if (!strcmp(a, "--frame")) {
@@ -193,7 +199,7 @@ static void teardown(iss_app *app, iso_tls *tls) {
 
 int main(int argc, char **argv) {
   options o = {.threads = 2, .spec = "iso87a-bbitmap", .frame = "len2",
-               .journal = "./isoflow-issuer.db", .sync = "full"};
+               .journal = "./isoflow-issuer.db", .sync = "full", .read_timeout_ms = 60000};
   int rc = parse(argc, argv, &o);
   if (rc) return rc;
   iso_frame_kind kind;
@@ -224,6 +230,7 @@ int main(int argc, char **argv) {
   iss_host_options(&app, &so);
   so.server.conn.framing.kind = (uint8_t)kind;
   so.server.conn.tls = tls;
+  so.server.conn.read_timeout_ms = o.read_timeout_ms;
   so.server.workers = o.threads;
   so.drain_timeout_ms = 35000;
   rc = iso_flow_serve(app.flow, &so, (struct sockaddr *)&o.listen, &app.server);

@@ -135,8 +135,10 @@ static void journal(iss_app *app, iso__text *out) {
   iso__metric(out, "isoflow_journal_groups_total", NULL, (double)s.groups);
   iso__metric_help(out, "isoflow_journal_group_size", "gauge",
                    "Events per group: mean since start, and the largest.");
-  iso__metric(out, "isoflow_journal_group_size", "stat=\"mean\"",
-              s.groups ? (double)s.events / (double)s.groups : 0.0);
+  /* two decimals: a mean printed to 17 digits is a digit run that a card
+   * scanner (scripts/cardscan) may find Luhn-valid, one time in ten */
+  iso__text_printf(out, "isoflow_journal_group_size{stat=\"mean\"} %.2f\n",
+                   s.groups ? (double)s.events / (double)s.groups : 0.0);
   iso__metric(out, "isoflow_journal_group_size", "stat=\"max\"", (double)s.max_group);
   iso__metric_help(out, "isoflow_journal_queue_full_total", "counter",
                    "Events refused because the writer's queue was full.");
