@@ -6,6 +6,8 @@
 
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,10 +109,16 @@ void iso__admin_stop(iso__admin *admin) {
 }
 
 void iso__metric(iso__text *out, const char *name, const char *labels, double value) {
+  /* Counters print as whole numbers; fractions (means, seconds) with nine
+   * significant digits: enough for any reader, and no long digit runs in a
+   * scrape (a 17-digit fraction can look like a card number to a scanner). */
+  const char *fmt = value == (double)(int64_t)value ? "%.0f" : "%.9g";
+  char number[40];
+  snprintf(number, sizeof number, fmt, value);
   if (labels && *labels)
-    iso__text_printf(out, "%s{%s} %.17g\n", name, labels, value);
+    iso__text_printf(out, "%s{%s} %s\n", name, labels, number);
   else
-    iso__text_printf(out, "%s %.17g\n", name, value);
+    iso__text_printf(out, "%s %s\n", name, number);
 }
 
 void iso__metric_help(iso__text *out, const char *name, const char *type,
