@@ -8,10 +8,9 @@
  *   codec.unpack.0200.allocs malloc calls per unpack, counted for real
  *   codec.{pack,unpack}.0200.iso87b  the same message in iso87b (BCD)
  *
- * Allocation counting: this program defines malloc, calloc, realloc and
- * free itself (glibc lets an executable interpose them), counting every call
- * and forwarding to glibc's __libc_* entry points.  The library is linked
- * statically, so every allocation the codec makes goes through the counter.
+ * Allocation counting: bench/support/allocs.c interposes malloc and counts
+ * every call; the library is linked statically, so every allocation the
+ * codec makes goes through the counter.
  *
  * Each timing is the median of 5 runs of N operations; --quick makes N small.
  */
@@ -19,45 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "isoflow/iso8583.h"
-
-/* ---- counting allocator ------------------------------------------------ */
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-
-static unsigned long alloc_calls;
-
-void *malloc(size_t n) {
-  alloc_calls++;
-  return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b) {
-  alloc_calls++;
-  return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n) {
-  alloc_calls++;
-  return __libc_realloc(p, n);
-}
-void free(void *p) { __libc_free(p); }
-
-/* ---- timing ------------------------------------------------------------ */
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "support/bench.h"
 
 #define RUNS 5
 
@@ -115,26 +78,26 @@ int main(int argc, char **argv) {
   for (int r = 0; r < RUNS; r++) {
     uint8_t out[512];
     size_t out_len = 0;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       iso_msg_pack(&m, out, sizeof out, &out_len, NULL);
       sink += out_len;
     }
-    pack_ns[r] = (now_ns() - t0) / (double)n;
+    pack_ns[r] = (bench_now_ns() - t0) / (double)n;
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       if (iso_msg_unpack(&u, wire, len, NULL) != 0) return 1;
       sink += u.nslots;
     }
-    unpack_ns[r] = (now_ns() - t0) / (double)n;
+    unpack_ns[r] = (bench_now_ns() - t0) / (double)n;
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       if (iso_peek_fields(spec, wire, len, mti, key_fields, 2, key, NULL)) return 1;
       sink += key[1].len;
     }
-    key_ns[r] = (now_ns() - t0) / (double)n;
+    key_ns[r] = (bench_now_ns() - t0) / (double)n;
   }
 
   /* Prove the counter sees the library's allocations: a 512-byte copy
@@ -142,17 +105,17 @@ int main(int argc, char **argv) {
   static char big[512];
   iso_msg probe;
   iso_msg_init(&probe, spec);
-  unsigned long before = alloc_calls;
+  unsigned long before = bench_allocs();
   iso_msg_set_copy(&probe, 48, big, sizeof big);
-  if (alloc_calls - before != 1) {
+  if (bench_allocs() - before != 1) {
     fprintf(stderr, "bench: allocation counter does not see the codec\n");
     return 1;
   }
   iso_msg_cleanup(&probe);
 
-  before = alloc_calls;
+  before = bench_allocs();
   for (long i = 0; i < n; i++) iso_msg_unpack(&u, wire, len, NULL);
-  double allocs = (double)(alloc_calls - before) / (double)n;
+  double allocs = (double)(bench_allocs() - before) / (double)n;
 
   /* The same message in iso87b (BCD numerics and prefixes), for scale:
    * every numeric value is BCD-encoded on pack and its nibbles checked on
@@ -169,34 +132,29 @@ int main(int argc, char **argv) {
   for (int r = 0; r < RUNS; r++) {
     uint8_t out[512];
     size_t out_len = 0;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       iso_msg_pack(&mb, out, sizeof out, &out_len, NULL);
       sink += out_len;
     }
-    pack_b[r] = (now_ns() - t0) / (double)n;
-    t0 = now_ns();
+    pack_b[r] = (bench_now_ns() - t0) / (double)n;
+    t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       if (iso_msg_unpack(&ub, wire_b, len_b, NULL) != 0) return 1;
       sink += ub.nslots;
     }
-    unpack_b[r] = (now_ns() - t0) / (double)n;
+    unpack_b[r] = (bench_now_ns() - t0) / (double)n;
   }
-  qsort(pack_b, RUNS, sizeof(double), cmp_double);
-  qsort(unpack_b, RUNS, sizeof(double), cmp_double);
   iso_msg_cleanup(&mb);
   iso_msg_cleanup(&ub);
 
-  qsort(pack_ns, RUNS, sizeof(double), cmp_double);
-  qsort(unpack_ns, RUNS, sizeof(double), cmp_double);
-  qsort(key_ns, RUNS, sizeof(double), cmp_double);
-  printf("bench: codec.pack.0200 %.1f ns/op\n", pack_ns[RUNS / 2]);
-  printf("bench: codec.unpack.0200 %.1f ns/op\n", unpack_ns[RUNS / 2]);
-  printf("bench: codec.key.0200 %.1f ns/op\n", key_ns[RUNS / 2]);
+  printf("bench: codec.pack.0200 %.1f ns/op\n", bench_median(pack_ns, RUNS));
+  printf("bench: codec.unpack.0200 %.1f ns/op\n", bench_median(unpack_ns, RUNS));
+  printf("bench: codec.key.0200 %.1f ns/op\n", bench_median(key_ns, RUNS));
   printf("bench: codec.unpack.0200.allocs %.3f allocs/op\n", allocs);
   printf("bench: codec.msg.0200.bytes %zu bytes\n", len);
-  printf("bench: codec.pack.0200.iso87b %.1f ns/op\n", pack_b[RUNS / 2]);
-  printf("bench: codec.unpack.0200.iso87b %.1f ns/op\n", unpack_b[RUNS / 2]);
+  printf("bench: codec.pack.0200.iso87b %.1f ns/op\n", bench_median(pack_b, RUNS));
+  printf("bench: codec.unpack.0200.iso87b %.1f ns/op\n", bench_median(unpack_b, RUNS));
   iso_msg_cleanup(&u);
   iso_msg_cleanup(&m);
   return 0;

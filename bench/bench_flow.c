@@ -30,27 +30,7 @@
 #include <time.h>
 
 #include "isoflow/flow.h"
-
-/* Counting allocator (as in bench_codec.c): the library is linked
- * statically, so every allocation the flow makes is counted. */
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static unsigned long alloc_calls;
-void *malloc(size_t n) {
-  alloc_calls++;
-  return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b) {
-  alloc_calls++;
-  return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n) {
-  alloc_calls++;
-  return __libc_realloc(p, n);
-}
-void free(void *p) { __libc_free(p); }
+#include "support/bench.h"
 
 static int work_prepare(iso_tx *tx, void *data) {
   (void)tx;
@@ -139,19 +119,6 @@ static void stan_of(unsigned long n, char s[7]) {
   s[6] = '\0';
 }
 
-static double clock_s(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
-
-/* This thread's CPU time: what a run costs whatever else the machine runs
- * (time spent waiting for the CPU is left out; caches others evict still
- * count). */
-static double cpu_s(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
-
 static unsigned long serial;
 static double last_allocs_per_tx;
 static double last_cpu_rate; /* the last run's transactions per CPU second */
@@ -169,11 +136,11 @@ static double run_tx(bool profiler, bool idempotency, unsigned long n) {
   char stan[7], dt[11];
   completed = 0;
   unsigned long allocs0 = 0;
-  double t0 = now_s(), c0 = cpu_s();
+  double t0 = bench_now_s(), c0 = bench_cpu_s();
   for (unsigned long i = 0; i < n; i++) {
     /* Allocations are counted over the second half, once the store is
      * full and recycles its entries: the steady state. */
-    if (i == n / 2) allocs0 = alloc_calls;
+    if (i == n / 2) allocs0 = bench_allocs();
     unsigned long s = serial++;
     stan_of(s % 1000000, stan);
     iso_msg_set(&req, 11, stan, 6);
@@ -184,9 +151,9 @@ static double run_tx(bool profiler, bool idempotency, unsigned long n) {
     if (iso_flow_submit(fl, &req, ISO_SUBMIT_BORROW, on_done, NULL) != 0)
       abort();
   }
-  double secs = now_s() - t0;
-  last_cpu_rate = (double)n / (cpu_s() - c0);
-  last_allocs_per_tx = (double)(alloc_calls - allocs0) / (double)(n - n / 2);
+  double secs = bench_now_s() - t0;
+  last_cpu_rate = (double)n / (bench_cpu_s() - c0);
+  last_allocs_per_tx = (double)(bench_allocs() - allocs0) / (double)(n - n / 2);
   if (completed != n) {
     fprintf(stderr, "bench_flow: %lu of %lu committed\n", completed, n);
     exit(1);
@@ -232,16 +199,6 @@ static double mem_per_tx(size_t n) {
   return (double)(after - before) / (double)n;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int runs) {
-  qsort(v, (size_t)runs, sizeof v[0], cmp);
-  return v[runs / 2];
-}
-
 /* Prints NAME (the median rate of `runs` runs, wall clock) and NAME.cpu
  * (the median rate per CPU second of this thread). */
 static void report_tx(const char *name, bool profiler, bool idempotency,
@@ -251,8 +208,8 @@ static void report_tx(const char *name, bool profiler, bool idempotency,
     wall[i] = run_tx(profiler, idempotency, n);
     cpu[i] = last_cpu_rate;
   }
-  printf("bench: %s %.0f tx/s\n", name, median(wall, runs));
-  printf("bench: %s.cpu %.0f tx/cpu-s\n", name, median(cpu, runs));
+  printf("bench: %s %.0f tx/s\n", name, bench_median(wall, (size_t)runs));
+  printf("bench: %s.cpu %.0f tx/cpu-s\n", name, bench_median(cpu, (size_t)runs));
 }
 
 int main(int argc, char **argv) {

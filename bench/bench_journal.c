@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "isoflow/journal.h"
+#include "support/bench.h"
 
 static int approve(iso_tx *tx, void *data) {
   (void)data;
@@ -51,12 +52,6 @@ static void on_done(iso_tx *tx, int status, const iso_msg *response, void *data)
   }
   in_flight--;
   done_count++;
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 typedef struct result {
@@ -131,7 +126,7 @@ static result run(unsigned long n, bool key, const char *dir) {
   in_flight = done_count = 0;
   struct timespec c0, c1;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-  double t0 = now_s();
+  double t0 = bench_now_s();
   while (done_count < n) {
     while (submitted < n && in_flight < window) {
       /* a unique key per transaction: vary DE 7 through the STAN table and
@@ -149,7 +144,7 @@ static result run(unsigned long n, bool key, const char *dir) {
     }
     uv_run(&loop, UV_RUN_ONCE);
   }
-  double secs = now_s() - t0;
+  double secs = bench_now_s() - t0;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
   result r = {.tps = (double)n / secs};
   r.loop_us = ((double)(c1.tv_sec - c0.tv_sec) * 1e6 +
@@ -172,11 +167,6 @@ static result run(unsigned long n, bool key, const char *dir) {
   return r;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv) {
   bool quick = argc > 1 && !strcmp(argv[1], "--quick");
   unsigned long n = quick ? 100000 : 1000000;
@@ -194,18 +184,12 @@ int main(int argc, char **argv) {
     lus[i] = r.loop_us;
     tpsk[i] = run(n, true, dir).tps;
   }
-  qsort(tps, (size_t)runs, sizeof *tps, cmp);
-  qsort(tpsk, (size_t)runs, sizeof *tpsk, cmp);
-  qsort(wait, (size_t)runs, sizeof *wait, cmp);
-  qsort(group, (size_t)runs, sizeof *group, cmp);
-  qsort(wus, (size_t)runs, sizeof *wus, cmp);
-  qsort(lus, (size_t)runs, sizeof *lus, cmp);
-  printf("bench: journal.tx %.0f tx/s\n", tps[runs / 2]);
-  printf("bench: journal.tx.key %.0f tx/s\n", tpsk[runs / 2]);
-  printf("bench: journal.wait.p99 %.0f us\n", wait[runs / 2]);
-  printf("bench: journal.group %.0f tx\n", group[runs / 2]);
-  printf("bench: journal.writer.cpu %.2f us/tx\n", wus[runs / 2]);
-  printf("bench: journal.loop.cpu %.2f us/tx\n", lus[runs / 2]);
+  printf("bench: journal.tx %.0f tx/s\n", bench_median(tps, (size_t)runs));
+  printf("bench: journal.tx.key %.0f tx/s\n", bench_median(tpsk, (size_t)runs));
+  printf("bench: journal.wait.p99 %.0f us\n", bench_median(wait, (size_t)runs));
+  printf("bench: journal.group %.0f tx\n", bench_median(group, (size_t)runs));
+  printf("bench: journal.writer.cpu %.2f us/tx\n", bench_median(wus, (size_t)runs));
+  printf("bench: journal.loop.cpu %.2f us/tx\n", bench_median(lus, (size_t)runs));
   if (dir == tmp) rmdir(tmp);
   return 0;
 }

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "isoflow/iso8583.h"
+#include "support/bench.h"
 
 #define RUNS 5
 
@@ -26,22 +26,6 @@ static const char request[] =
     "\"7\":\"1123101500\",\"11\":\"004711\",\"12\":\"101500\",\"13\":\"1123\",\"14\":\"2812\","
     "\"22\":\"051\",\"25\":\"00\",\"35\":\"4761739001010119=28122011758900540\","
     "\"37\":\"332710004711\",\"41\":\"TERM0042\",\"42\":\"MERCHANT0000042\",\"49\":\"978\"}";
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v) {
-  qsort(v, RUNS, sizeof *v, cmp_double);
-  return v[RUNS / 2];
-}
 
 int main(int argc, char **argv) {
   long n = 500000;
@@ -67,39 +51,39 @@ int main(int argc, char **argv) {
   double to_json[RUNS], describe[RUNS], from_json[RUNS], spec_load[RUNS];
   char out[2048];
   for (int r = 0; r < RUNS; r++) {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       iso_msg_to_json(&u, ISO_SHOW_MASKED, out, sizeof out, &len);
       sink += len;
     }
-    to_json[r] = (now_ns() - t0) / (double)n;
+    to_json[r] = (bench_now_ns() - t0) / (double)n;
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       iso_msg_describe(&u, ISO_SHOW_MASKED, out, sizeof out, &len);
       sink += len;
     }
-    describe[r] = (now_ns() - t0) / (double)n;
+    describe[r] = (bench_now_ns() - t0) / (double)n;
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (long i = 0; i < n; i++) {
       if (iso_msg_from_json(&m, request, sizeof request - 1, NULL)) return 1;
       sink += m.nslots;
     }
-    from_json[r] = (now_ns() - t0) / (double)n;
+    from_json[r] = (bench_now_ns() - t0) / (double)n;
 
-    t0 = now_ns();
+    t0 = bench_now_ns();
     for (long i = 0; i < spec_n; i++) {
       iso_spec *loaded = NULL;
       if (iso_spec_parse_json(spec_json, spec_len, &loaded, NULL)) return 1;
       iso_spec_free(loaded);
     }
-    spec_load[r] = (now_ns() - t0) / (double)spec_n / 1000.0;
+    spec_load[r] = (bench_now_ns() - t0) / (double)spec_n / 1000.0;
   }
-  printf("bench: json.to_json.0200 %.1f ns/op\n", median(to_json));
-  printf("bench: json.describe.0200 %.1f ns/op\n", median(describe));
-  printf("bench: json.from_json.0200 %.1f ns/op\n", median(from_json));
-  printf("bench: json.spec_load.iso87a %.1f us/op\n", median(spec_load));
+  printf("bench: json.to_json.0200 %.1f ns/op\n", bench_median(to_json, RUNS));
+  printf("bench: json.describe.0200 %.1f ns/op\n", bench_median(describe, RUNS));
+  printf("bench: json.from_json.0200 %.1f ns/op\n", bench_median(from_json, RUNS));
+  printf("bench: json.spec_load.iso87a %.1f us/op\n", bench_median(spec_load, RUNS));
   free(spec_json);
   iso_msg_cleanup(&u);
   iso_msg_cleanup(&m);

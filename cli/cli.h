@@ -27,6 +27,48 @@ int cli_spec(int argc, char **argv);
 int cli_send(int argc, char **argv);
 int cli_journal(int argc, char **argv); /* cli/journal.c */
 
+/* ---- dispatch and options (cli/dispatch.c) ------------------------------ */
+
+/** A command word, its entry point (argv[0] is the word) and its summary. */
+typedef struct cli_command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} cli_command;
+
+/** A level of the command: "isoflow" or "isoflow journal". */
+typedef struct cli_command_set {
+  const char *prog;     /* "isoflow journal" */
+  const char *noun;     /* "subcommand" */
+  const char *synopsis; /* after prog on the usage line */
+  const char *footer;   /* the usage text's last line */
+  int name_width;       /* column of the summaries */
+  const cli_command *commands;
+  size_t count;
+} cli_command_set;
+
+/**
+ * cli_dispatch -- runs the command named by argv[1] with argv + 1; with no
+ * word, --help or an unknown word, prints the usage (stdout for --help,
+ * stderr otherwise).  Returns the command's status, CLI_OK or CLI_USAGE.
+ */
+int cli_dispatch(const cli_command_set *set, int argc, char **argv);
+
+/**
+ * cli_option_value -- the value of an option given as "--opt VALUE" or
+ * "--opt=VALUE" at argv[*i] (advancing *i past a separate value); NULL when
+ * argv[*i] is not that option, with *missing set when the value is absent.
+ */
+const char *cli_option_value(int argc, char **argv, int *i, const char *opt,
+                             bool *missing);
+
+/**
+ * cli_usage_error -- "PROG CMD: WHAT[: ARG] (see PROG CMD --help)" on
+ * stderr; returns CLI_USAGE.
+ */
+int cli_usage_error(const char *prog, const char *cmd, const char *what,
+                    const char *arg);
+
 struct sockaddr_storage;
 /** cli_resolve -- HOST:PORT or [HOST]:PORT to an address (cli/address.c);
  *  host receives the host part.  0, or the exit status after reporting on

@@ -13,11 +13,7 @@
 #include "cli/cli.h"
 #include "cli/journal_cli.h"
 
-static const struct {
-  const char *name;
-  int (*run)(int argc, char **argv);
-  const char *summary;
-} subcommands[] = {
+static const cli_command subcommands[] = {
     {"show", jcli_show, "list journaled transactions (masked)"},
     {"profile", jcli_profile, "stage latencies: table, json, csv or svg"},
     {"verify", jcli_verify, "check the journal's consistency; exit 1 on a problem"},
@@ -25,47 +21,20 @@ static const struct {
     {"replay", jcli_replay, "send journaled requests to a live host, compare answers"},
 };
 
-static void usage(FILE *out) {
-  fputs("usage: isoflow journal <subcommand> DB [options]\n\nsubcommands:\n", out);
-  for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-    fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-  fputs("\nRun `isoflow journal <subcommand> --help` for its options.\n", out);
-}
-
 int cli_journal(int argc, char **argv) {
-  if (argc < 2) {
-    usage(stderr);
-    return CLI_USAGE;
-  }
-  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-    usage(stdout);
-    return CLI_OK;
-  }
-  for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-    if (!strcmp(argv[1], subcommands[i].name))
-      return subcommands[i].run(argc - 1, argv + 1);
-  fprintf(stderr, "isoflow journal: unknown subcommand '%s'\n", argv[1]);
-  usage(stderr);
-  return CLI_USAGE;
+  static const cli_command_set set = {
+      .prog = "isoflow journal",
+      .noun = "subcommand",
+      .synopsis = "<subcommand> DB [options]",
+      .footer = "Run `isoflow journal <subcommand> --help` for its options.",
+      .name_width = 8,
+      .commands = subcommands,
+      .count = sizeof subcommands / sizeof *subcommands};
+  return cli_dispatch(&set, argc, argv);
 }
 
 int jcli_usage(const char *cmd, const char *what, const char *arg) {
-  fprintf(stderr, "isoflow journal %s: %s%s%s (see isoflow journal %s --help)\n",
-          cmd, what, arg ? ": " : "", arg ? arg : "", cmd);
-  return CLI_USAGE;
-}
-
-const char *jcli_value(int argc, char **argv, int *i, const char *opt,
-                       bool *missing) {
-  size_t n = strlen(opt);
-  if (strncmp(argv[*i], opt, n)) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
+  return cli_usage_error("isoflow journal", cmd, what, arg);
 }
 
 bool jcli_parse_time(const char *s, uint64_t *ns) {
@@ -107,32 +76,32 @@ int jcli_take_option(const char *cmd, int argc, char **argv, int *i,
   const char *v;
   iso_journal_selection *s = &o->sel;
   char *end;
-  if ((v = jcli_value(argc, argv, i, "--id", &missing))) {
+  if ((v = cli_option_value(argc, argv, i, "--id", &missing))) {
     s->id = strtoull(v, &end, 10);
     if (!*v || *end || !s->id) return jcli_usage(cmd, "bad --id", v), -1;
-  } else if ((v = jcli_value(argc, argv, i, "--key-file", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--key-file", &missing))) {
     o->key_file = v;
-  } else if ((v = jcli_value(argc, argv, i, "--key", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--key", &missing))) {
     s->key = (const uint8_t *)v;
     s->key_len = strlen(v);
-  } else if ((v = jcli_value(argc, argv, i, "--stan", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--stan", &missing))) {
     s->stan = v;
-  } else if ((v = jcli_value(argc, argv, i, "--rrn", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--rrn", &missing))) {
     s->rrn = v;
-  } else if ((v = jcli_value(argc, argv, i, "--terminal", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--terminal", &missing))) {
     s->terminal = v;
-  } else if ((v = jcli_value(argc, argv, i, "--rc", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--rc", &missing))) {
     s->response_code = v;
-  } else if ((v = jcli_value(argc, argv, i, "--pan", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--pan", &missing))) {
     s->pan = v;
-  } else if ((v = jcli_value(argc, argv, i, "--spec", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--spec", &missing))) {
     o->spec = v;
-  } else if ((v = jcli_value(argc, argv, i, "--limit", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--limit", &missing))) {
     s->limit = strtoull(v, &end, 10);
     if (!*v || *end) return jcli_usage(cmd, "bad --limit", v), -1;
-  } else if ((v = jcli_value(argc, argv, i, "--since", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--since", &missing))) {
     if (!jcli_parse_time(v, &s->since)) return jcli_usage(cmd, "bad time", v), -1;
-  } else if ((v = jcli_value(argc, argv, i, "--until", &missing))) {
+  } else if ((v = cli_option_value(argc, argv, i, "--until", &missing))) {
     if (!jcli_parse_time(v, &s->until)) return jcli_usage(cmd, "bad time", v), -1;
   } else if (missing) {
     return jcli_usage(cmd, "option needs a value", argv[*i]), -1;

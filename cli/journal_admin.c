@@ -42,9 +42,9 @@ static int parse(const char *cmd, const char *help, int argc, char **argv,
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(help, stdout);
       return CLI_OK;
-    } else if ((v = jcli_value(argc, argv, &i, "--key-file", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--key-file", &missing))) {
       o->key_file = v;
-    } else if (before && (v = jcli_value(argc, argv, &i, "--before", &missing))) {
+    } else if (before && (v = cli_option_value(argc, argv, &i, "--before", &missing))) {
       *before = v;
     } else if (missing) {
       return jcli_usage(cmd, "option needs a value", argv[i]);

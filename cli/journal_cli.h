@@ -30,11 +30,6 @@ typedef struct jcli_opts {
 int jcli_take_option(const char *cmd, int argc, char **argv, int *i,
                      jcli_opts *o);
 
-/** jcli_value -- the value of "--opt V" / "--opt=V" at argv[*i], or NULL;
- *  *missing set when the value is absent. */
-const char *jcli_value(int argc, char **argv, int *i, const char *opt,
-                       bool *missing);
-
 /** jcli_parse_time -- epoch seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[Z]
  *  (UTC) into ns since the epoch; false when malformed. */
 bool jcli_parse_time(const char *s, uint64_t *ns);

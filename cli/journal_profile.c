@@ -169,9 +169,9 @@ int jcli_profile(int argc, char **argv) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(help, stdout);
       return CLI_OK;
-    } else if ((v = jcli_value(argc, argv, &i, "--format", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--format", &missing))) {
       format = v;
-    } else if ((v = jcli_value(argc, argv, &i, "--output", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--output", &missing))) {
       output = v;
     } else if (missing) {
       return jcli_usage("profile", "option needs a value", argv[i]);

@@ -153,15 +153,15 @@ static int parse(int argc, char **argv, replay_opts *o) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(help, stdout);
       return CLI_OK;
-    } else if ((v = jcli_value(argc, argv, &i, "--to", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--to", &missing))) {
       o->to = v;
-    } else if ((v = jcli_value(argc, argv, &i, "--frame", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--frame", &missing))) {
       o->frame = v;
-    } else if ((v = jcli_value(argc, argv, &i, "--rate", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--rate", &missing))) {
       num = &o->rate;
-    } else if ((v = jcli_value(argc, argv, &i, "--concurrency", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--concurrency", &missing))) {
       num = &o->concurrency;
-    } else if ((v = jcli_value(argc, argv, &i, "--timeout", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--timeout", &missing))) {
       num = &o->timeout_ms;
     } else if (missing) {
       return jcli_usage("replay", "option needs a value", argv[i]);

@@ -8,24 +8,7 @@
 #include "cli/cli.h"
 
 static int usage_error(const char *cmd, const char *what, const char *arg) {
-  fprintf(stderr, "isoflow %s: %s%s%s (see isoflow %s --help)\n", cmd, what,
-          arg ? ": " : "", arg ? arg : "", cmd);
-  return CLI_USAGE;
-}
-
-/* The value of an option given as "--opt VALUE" or "--opt=VALUE"; NULL when
- * argv[*i] is not that option.  *missing is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt,
-                                bool *missing) {
-  size_t n = strlen(opt);
-  if (strncmp(argv[*i], opt, n)) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
-  }
-  return argv[++*i];
+  return cli_usage_error("isoflow", cmd, what, arg);
 }
 
 int cli_parse_opts(int argc, char **argv, bool allow_unmasked, const char *help,
@@ -43,9 +26,9 @@ int cli_parse_opts(int argc, char **argv, bool allow_unmasked, const char *help,
       o->hex = true;
     } else if (allow_unmasked && !strcmp(a, "--unmasked")) {
       o->unmasked = true;
-    } else if ((v = option_value(argc, argv, &i, "--spec", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--spec", &missing))) {
       o->spec = v;
-    } else if ((v = option_value(argc, argv, &i, "--frame", &missing))) {
+    } else if ((v = cli_option_value(argc, argv, &i, "--frame", &missing))) {
       if (cli_frame_parse(v, &o->frame) < 0)
         return usage_error(cmd, "unknown frame (none len2 len4 ascii4 bcd2)", v);
     } else if (missing) {

@@ -43,9 +43,7 @@ typedef struct send_opts {
 } send_opts;
 
 static int usage_error(const char *what, const char *arg) {
-  fprintf(stderr, "isoflow send: %s%s%s (see isoflow send --help)\n", what,
-          arg ? ": " : "", arg ? arg : "");
-  return CLI_USAGE;
+  return cli_usage_error("isoflow", "send", what, arg);
 }
 
 /* -1 to go on, or the exit status. */

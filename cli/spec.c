@@ -18,8 +18,7 @@ static const char help[] =
     "  check   load a JSON spec and report the first problem (exit status 2)\n";
 
 static int usage_error(const char *what) {
-  fprintf(stderr, "isoflow spec: %s (see isoflow spec --help)\n", what);
-  return CLI_USAGE;
+  return cli_usage_error("isoflow", "spec", what, NULL);
 }
 
 int cli_spec(int argc, char **argv) {

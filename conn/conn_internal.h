@@ -122,6 +122,8 @@ struct iso_conn {
   bool is_server;
   bool finishing;    /* graceful close: flushing, then shutdown */
   bool link_closed;  /* tcp, req_timer, idle_timer, flusher closed */
+  bool owner_closing; /* the owning server or pool is closing it */
+  uint8_t close_reason; /* iso_close_reason, once DOWN */
   uint8_t handles_closing;
   int refs;
   int down_status;
@@ -136,6 +138,7 @@ struct iso_conn {
 
   iso__reqtab reqs;
   uint64_t last_rx, last_tx;
+  uint64_t last_frame; /* a whole frame (or keep-alive) last arrived */
 
   iso_conn_stats stats;
   iso_conn_stats *agg; /* owner's counters, or NULL */
@@ -158,6 +161,7 @@ void iso__conn_frames(iso_conn *conn);
 void iso__conn_ready(iso_conn *conn);
 void iso__conn_check_drained(iso_conn *conn);
 void iso__conn_down(iso_conn *conn, int status, bool failed);
+void iso__conn_shutdown(iso_conn *conn); /* the owner closes: "shutdown" */
 int iso__conn_close(iso_conn *conn, iso_close_how how, iso_conn_cb cb);
 void iso__conn_noop_cb(iso_conn *conn, int status);
 int iso__conn_enqueue(iso_conn *conn, const iso_frame *frame);

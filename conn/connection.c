@@ -134,11 +134,75 @@ static void on_link_handle_closed(uv_handle_t *h) {
   if (conn->close_called) uv_close((uv_handle_t *)&conn->life_timer, on_life_closed);
 }
 
+static const char *const close_reason_names[ISO_CLOSED__COUNT] = {
+    [ISO_CLOSED_PEER] = "peer_closed",
+    [ISO_CLOSED_PEER_MID_FRAME] = "eof_mid_frame",
+    [ISO_CLOSED_IO_ERROR] = "io_error",
+    [ISO_CLOSED_BAD_FRAME] = "bad_frame",
+    [ISO_CLOSED_FRAME_TOO_LARGE] = "frame_too_large",
+    [ISO_CLOSED_READ_TIMEOUT] = "read_timeout",
+    [ISO_CLOSED_TLS_HANDSHAKE] = "tls_handshake",
+    [ISO_CLOSED_TLS_ERROR] = "tls_error",
+    [ISO_CLOSED_CONNECT_FAILED] = "connect_failed",
+    [ISO_CLOSED_CONNECT_TIMEOUT] = "connect_timeout",
+    [ISO_CLOSED_SIGNON] = "signon_failed",
+    [ISO_CLOSED_LOCAL] = "local",
+    [ISO_CLOSED_SHUTDOWN] = "shutdown",
+    [ISO_CLOSED_NO_MEMORY] = "no_memory",
+};
+
+const char *iso_close_reason_name(iso_close_reason reason) {
+  if ((unsigned)reason >= ISO_CLOSED__COUNT) return "unknown";
+  return close_reason_names[reason];
+}
+
+/* Why the link is going down, from the status down() was given and where the
+ * link was: the status alone cannot tell an end inside a TLS handshake from
+ * one after it, nor a user's close from the owner's. */
+static iso_close_reason close_reason(const iso_conn *conn, int status, bool failed) {
+  /* reading has started (TCP is up) but the TLS handshake has not finished */
+  bool handshaking = conn->opts.tls && conn->state == ISO__CONNECTING && conn->reading;
+  switch (status) {
+  case 0:
+    return ISO_CLOSED_LOCAL; /* a graceful close finished */
+  case ISO_E_CANCELED:
+    return conn->owner_closing ? ISO_CLOSED_SHUTDOWN : ISO_CLOSED_LOCAL;
+  case ISO_E_CLOSED:
+    /* a peer that connects to a TLS port and leaves without a byte is not a
+     * failed handshake (a port probe, a health check) */
+    if (handshaking && conn->stats.bytes_in > 0) return ISO_CLOSED_TLS_HANDSHAKE;
+    return failed ? ISO_CLOSED_PEER_MID_FRAME : ISO_CLOSED_PEER;
+  case ISO_E_BAD_FRAME:
+    return ISO_CLOSED_BAD_FRAME;
+  case ISO_E_FRAME_TOO_LARGE:
+    return ISO_CLOSED_FRAME_TOO_LARGE;
+  case ISO_E_READ_TIMEOUT:
+    return ISO_CLOSED_READ_TIMEOUT;
+  case ISO_E_TLS:
+    return handshaking || !conn->established ? ISO_CLOSED_TLS_HANDSHAKE
+                                             : ISO_CLOSED_TLS_ERROR;
+  case ISO_E_CONNECT:
+    return ISO_CLOSED_CONNECT_FAILED;
+  case ISO_E_TIMEDOUT:
+    return ISO_CLOSED_CONNECT_TIMEOUT;
+  case ISO_E_SIGNON:
+    return ISO_CLOSED_SIGNON;
+  case ISO_E_NOMEM:
+    return ISO_CLOSED_NO_MEMORY;
+  default:
+    return ISO_CLOSED_IO_ERROR; /* ISO_E_IO: a read, write or accept failed */
+  }
+}
+
 /* The one way a link ends.  `failed` says whether on_failed (an error) or
  * on_closed (an orderly end) is told. */
 static void down(iso_conn *conn, int status, bool failed) {
   if (conn->state == ISO__DOWN) return;
   bool was_up = conn->established;
+  /* a client closed before it ever connected had no link to count */
+  bool counted = conn->state != ISO__NEW || conn->is_server;
+  iso_close_reason reason = close_reason(conn, status, failed);
+  conn->close_reason = (uint8_t)reason;
   conn->state = ISO__DOWN;
   conn->down_status = status;
   if (conn->reading) uv_read_stop((uv_stream_t *)&conn->tcp);
@@ -153,6 +217,8 @@ static void down(iso_conn *conn, int status, bool failed) {
   conn->flush_armed = false;
 
   iso__req_fail_all(conn, status == ISO_E_CANCELED ? ISO_E_CANCELED : ISO_E_CLOSED);
+  if (counted) ISO__COUNT(conn, closed[reason], 1);
+  if (!was_up && failed && conn->is_server) ISO__COUNT(conn, failed, 1);
   if (was_up) {
     if (failed) {
       ISO__COUNT(conn, failed, 1);
@@ -173,6 +239,11 @@ static void down(iso_conn *conn, int status, bool failed) {
 
 void iso__conn_down(iso_conn *conn, int status, bool failed) {
   down(conn, status, failed);
+}
+
+void iso__conn_shutdown(iso_conn *conn) {
+  conn->owner_closing = true;
+  down(conn, ISO_E_CANCELED, false);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -419,6 +490,7 @@ void iso__conn_frames(iso_conn *conn) {
       return;
     }
     off += (size_t)rc;
+    conn->last_frame = conn->last_rx;
     if (fr.len == 0) ISO__COUNT(conn, keepalives, 1);
     else handle_frame(conn, &fr);
   }
@@ -476,7 +548,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 }
 
 static int start_reading(iso_conn *conn) {
-  conn->last_rx = conn->last_tx = uv_now(conn->loop);
+  conn->last_rx = conn->last_tx = conn->last_frame = uv_now(conn->loop);
   uv_tcp_nodelay(&conn->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
   if (rc < 0) return ISO_E_IO;
@@ -487,6 +559,9 @@ static int start_reading(iso_conn *conn) {
 /* ------------------------------------------------------------------------ */
 /* Idle ping and read timeout                                                */
 /* ------------------------------------------------------------------------ */
+/* The read timeout counts from the last whole frame, not the last byte: a
+ * peer that keeps a frame open by sending a byte now and then (a slow-loris)
+ * would otherwise hold its connection for ever. */
 
 static void on_idle_timer(uv_timer_t *t);
 
@@ -494,7 +569,7 @@ static void arm_idle(iso_conn *conn) {
   const iso_conn_opts *o = &conn->opts;
   if (!o->idle_ping_ms && !o->read_timeout_ms) return;
   uint64_t now = uv_now(conn->loop), next = UINT64_MAX;
-  if (o->read_timeout_ms) next = conn->last_rx + o->read_timeout_ms;
+  if (o->read_timeout_ms) next = conn->last_frame + o->read_timeout_ms;
   if (o->idle_ping_ms) {
     uint64_t last = conn->last_rx > conn->last_tx ? conn->last_rx : conn->last_tx;
     if (last + o->idle_ping_ms < next) next = last + o->idle_ping_ms;
@@ -506,7 +581,7 @@ static void on_idle_timer(uv_timer_t *t) {
   iso_conn *conn = t->data;
   const iso_conn_opts *o = &conn->opts;
   uint64_t now = uv_now(conn->loop);
-  if (o->read_timeout_ms && now - conn->last_rx >= o->read_timeout_ms) {
+  if (o->read_timeout_ms && now - conn->last_frame >= o->read_timeout_ms) {
     down(conn, ISO_E_READ_TIMEOUT, true);
     return;
   }
@@ -630,6 +705,12 @@ const iso_spec *iso_conn_spec(const iso_conn *conn) { return conn->opts.spec; }
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out) {
   memset(out, 0, sizeof *out);
   iso__stats_merge(out, &conn->stats);
+}
+
+int iso_conn_close_reason(const iso_conn *conn, iso_close_reason *out) {
+  if (conn->state != ISO__DOWN) return ISO_E_STATE;
+  *out = (iso_close_reason)conn->close_reason;
+  return 0;
 }
 
 int iso_conn_peer(const iso_conn *conn, struct sockaddr_storage *out) {

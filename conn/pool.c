@@ -228,6 +228,6 @@ void iso_pool_close(iso_pool *p, void (*cb)(iso_pool *pool)) {
   for (size_t i = 0; i < p->nslots; i++) {
     iso__slot_conn *s = &p->slots[i];
     uv_close((uv_handle_t *)&s->retry, on_timer_closed);
-    if (s->conn) iso__conn_down(s->conn, ISO_E_CANCELED, false); /* -> slot_down */
+    if (s->conn) iso__conn_shutdown(s->conn); /* -> slot_down */
   }
 }

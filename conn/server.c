@@ -152,7 +152,7 @@ static void worker_stop(iso__worker *w) {
   w->stopping = true;
   uv_close((uv_handle_t *)&w->listener, on_worker_handle_closed);
   uv_close((uv_handle_t *)&w->stop, on_worker_handle_closed);
-  while (w->conns) iso__conn_down(w->conns, ISO_E_CANCELED, false);
+  while (w->conns) iso__conn_shutdown(w->conns);
 }
 
 static void on_stop(uv_async_t *a) { worker_stop(a->data); }

@@ -228,6 +228,7 @@ void iso__tx_release(iso_tx *tx);
 void iso__tx_ctx_clear(iso_tx *tx);
 int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy);
 int iso__tx_prepare_response(iso_tx *tx);
+int iso__tx_echo_request(iso_tx *tx);
 int iso__tx_copy_request(iso_tx *tx, const iso_msg *src);
 
 /* ---- the per-loop server --------------------------------------------- */

@@ -411,7 +411,10 @@ static int keep_response(iso__store_entry *e, const iso_msg *m) {
   return 0;
 }
 
-/* Gives tx the stored response, its MTI answering tx's own request. */
+/* Gives tx the stored response, its MTI answering tx's own request and
+ * its echo fields taken from that request: a stored response may carry them
+ * masked (a journal without a key never holds DE 2 in clear), and the equal
+ * fingerprint guarantees DE 2, 3, 4 and 49 agree. */
 static void replay(const iso__store_entry *e, iso_tx *tx) {
   iso_msg *r = &tx->response;
   char mti[5] = {0};
@@ -425,6 +428,7 @@ static void replay(const iso__store_entry *e, iso_tx *tx) {
     iso_msg_set_copy(r, in[0], in + 3, len);
     pos += 3 + len;
   }
+  iso__tx_echo_request(tx);
 }
 
 /* ---- submit-time check -------------------------------------------------- */
@@ -596,6 +600,7 @@ void iso__idem_lookup_found(iso_tx *tx) {
     if (iso_mti_response(iso_msg_mti(tx->req), mti) == 0)
       iso_msg_set_mti(&tx->response, mti);
     iso__msg_copy_fields(&tx->response, &found->response, true);
+    iso__tx_echo_request(tx); /* see replay() */
     tx->flags |= ISO__TX_DUP;
     status = ISO_E_DUPLICATE;
   }

@@ -9,12 +9,25 @@
  * threads end when their loops run out of handles, so the flow must not keep
  * a loop alive once its connections are gone.  A loop that gets a new
  * connection while its old flow loop still drains gets a fresh one.
+ *
+ * Close drains: from then on new connections are shut at once and new
+ * requests dropped (counted), while the transactions in flight -- counted
+ * across every loop -- finish and their responses go out on connections that
+ * are still up.  Only then, or when the drain timeout passes, is the conn
+ * server closed.  With worker threads the closing thread waits for that; on
+ * the caller's loop a timer watches the count, so the loop keeps running.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flow/flow_internal.h"
 #include "isoflow/conn.h"
+
+/* Once drained, how long the connections stay up so that the responses
+ * just handed to them are written: a connection writes once per loop
+ * iteration, and the server's close shuts the connections at once. */
+#define DRAIN_LINGER_MS 100
 
 typedef struct fs_loop {
   struct iso_flow_server *fs;
@@ -36,7 +49,16 @@ struct iso_flow_server {
   bool server_closed;
   void (*close_cb)(void *data);
   void *close_data;
-  _Atomic uint64_t unreadable, send_failures;
+  uv_loop_t *caller_loop; /* opts->loop: the server runs on the caller's */
+  uv_timer_t drain_timer; /* ... where this watches the drain */
+  uint64_t drain_until;   /* uv_now of caller_loop when the drain gives up */
+  uint32_t drain_timeout_ms;
+  bool lingering;
+  iso_flow_response_cb on_response;
+  void *response_data;
+  _Atomic bool draining;
+  _Atomic uint64_t in_flight; /* submitted, response not yet handed back */
+  _Atomic uint64_t unreadable, send_failures, dropped;
 };
 
 static void maybe_free(iso_flow_server *fs) {
@@ -87,7 +109,7 @@ static void on_connection(iso_server *server, iso_conn *conn) {
       e->fl = NULL;
     }
   }
-  if (!e || !e->fl) { /* cannot serve it */
+  if (!e || !e->fl || atomic_load(&fs->draining)) { /* cannot serve it */
     iso_conn_close(conn, ISO_CLOSE_NOW, NULL);
     return;
   }
@@ -129,30 +151,54 @@ static void on_tx_done(iso_tx *tx, int status, const iso_msg *response,
   iso_flow_server *fs = ((fs_loop *)tx->fl->owner)->fs;
   if (response && iso_conn_is_up(conn) && iso_conn_send_msg(conn, response) < 0)
     ISO__STAT_ADD(fs->send_failures, 1);
+  if (fs->on_response) {
+    char rc[3] = "";
+    size_t len;
+    if (!response || iso_msg_get(response, 39, rc, sizeof rc, &len) != 0 ||
+        len != 2)
+      rc[0] = '\0';
+    fs->on_response(iso_msg_mti(iso_tx_request(tx)), response, rc,
+                    fs->response_data);
+  }
   iso_conn_unref(conn);
+  atomic_fetch_sub(&fs->in_flight, 1);
 }
 
 static void on_inbound(iso_conn *conn, iso_inbound_kind kind,
                        const iso_frame *frame) {
   fs_loop *e = iso_conn_data(conn);
   if (kind != ISO_INBOUND_REQUEST || !e || !e->fl || !frame->payload) return;
-  iso_flow *flow = e->fl->flow;
+  iso_flow_server *fs = e->fs;
+  /* Counted before the check: a closing thread that sets draining and then
+   * reads the count either sees this request or is seen by it. */
+  atomic_fetch_add(&fs->in_flight, 1);
+  if (atomic_load(&fs->draining)) {
+    atomic_fetch_sub(&fs->in_flight, 1);
+    ISO__STAT_ADD(fs->dropped, 1);
+    return;
+  }
   iso_msg req;
-  (void)flow;
-  iso_msg_init(&req, flow->cfg.spec);
+  iso_msg_init(&req, e->fl->flow->cfg.spec);
   int rc = iso_msg_unpack(&req, frame->payload, frame->len, NULL);
-  if (rc == 0) {
+  if (rc < 0) {
+    atomic_fetch_sub(&fs->in_flight, 1);
+    ISO__STAT_ADD(fs->unreadable, 1);
+  } else {
     iso_conn_ref(conn);
     rc = iso_flow_submit(e->fl, &req, 0, on_tx_done, conn);
-    if (rc < 0) iso_conn_unref(conn);
+    if (rc < 0) {
+      atomic_fetch_sub(&fs->in_flight, 1);
+      iso_conn_unref(conn);
+      ISO__STAT_ADD(fs->dropped, 1);
+    }
   }
-  if (rc < 0) ISO__STAT_ADD(e->fs->unreadable, 1);
   iso_msg_cleanup(&req);
 }
 
-int iso_flow_serve(iso_flow *flow, const iso_server_opts *opts,
+int iso_flow_serve(iso_flow *flow, const iso_flow_serve_opts *serve,
                    const struct sockaddr *addr, iso_flow_server **out) {
-  if (!flow || !opts || !addr || !out) return ISO_E_INVAL;
+  if (!flow || !serve || !addr || !out) return ISO_E_INVAL;
+  const iso_server_opts *opts = &serve->server;
   if (!flow->started || flow->serving) return ISO_E_STATE;
   iso_flow_server *fs = calloc(1, sizeof *fs);
   if (!fs) return ISO_E_NOMEM;
@@ -161,6 +207,11 @@ int iso_flow_serve(iso_flow *flow, const iso_server_opts *opts,
     return ISO_E_NOMEM;
   }
   fs->flow = flow;
+  fs->caller_loop = opts->loop;
+  fs->drain_timeout_ms =
+      serve->drain_timeout_ms ? serve->drain_timeout_ms : 5000;
+  fs->on_response = serve->on_response;
+  fs->response_data = serve->response_data;
   iso_server_opts o = *opts;
   if (!o.conn.spec) o.conn.spec = flow->cfg.spec;
   fs->user_on_connection = o.on_connection;
@@ -193,23 +244,67 @@ uint64_t iso_flow_server_unreadable(const iso_flow_server *fs) {
   return ISO__STAT_GET(((iso_flow_server *)fs)->unreadable);
 }
 
+uint64_t iso_flow_server_send_failures(const iso_flow_server *fs) {
+  return ISO__STAT_GET(((iso_flow_server *)fs)->send_failures);
+}
+
+uint64_t iso_flow_server_dropped(const iso_flow_server *fs) {
+  return ISO__STAT_GET(((iso_flow_server *)fs)->dropped);
+}
+
 static void on_server_closed(iso_server *server) {
   (void)server;
+}
+
+/* The drain is over (or gave up): close the conn server and its
+ * connections; the flow loops close with their last connection. */
+static void close_server(iso_flow_server *fs) {
+  iso_server_close(fs->server, on_server_closed);
+  uv_mutex_lock(&fs->lock);
+  fs->server_closed = true;
+  uv_mutex_unlock(&fs->lock);
+  maybe_free(fs);
+}
+
+static void on_drain_timer_closed(uv_handle_t *h) {
+  close_server(h->data);
+}
+
+static void on_drain_tick(uv_timer_t *t) {
+  iso_flow_server *fs = t->data;
+  uint64_t now = uv_now(t->loop);
+  if (now < fs->drain_until) {
+    if (atomic_load(&fs->in_flight) > 0) return;
+    if (!fs->lingering) { /* drained: let the last responses be written */
+      fs->lingering = true;
+      if (now + DRAIN_LINGER_MS < fs->drain_until)
+        fs->drain_until = now + DRAIN_LINGER_MS;
+    }
+    return;
+  }
+  uv_timer_stop(t);
+  uv_close((uv_handle_t *)t, on_drain_timer_closed);
 }
 
 void iso_flow_server_close(iso_flow_server *fs, void (*cb)(void *data),
                            void *data) {
   if (!fs) return;
-  iso_flow *flow = fs->flow;
   fs->close_cb = cb;
   fs->close_data = data;
-  /* Threaded: returns once the workers are joined, their flow loops closed
-   * with their last connection.  On the caller's loop: the connections go
-   * down now and the flow loop closes when its transactions have drained. */
-  iso_server_close(fs->server, on_server_closed);
-  uv_mutex_lock(&fs->lock);
-  fs->server_closed = true;
-  uv_mutex_unlock(&fs->lock);
-  flow->serving = NULL;
-  maybe_free(fs);
+  fs->flow->serving = NULL;
+  atomic_store(&fs->draining, true);
+  if (fs->caller_loop) {
+    /* The transactions run on this very loop: watch them from a timer. */
+    uv_timer_init(fs->caller_loop, &fs->drain_timer);
+    fs->drain_timer.data = fs;
+    fs->drain_until = uv_now(fs->caller_loop) + fs->drain_timeout_ms;
+    uv_timer_start(&fs->drain_timer, on_drain_tick, 0, 1);
+    return;
+  }
+  /* Worker threads finish them; a transaction's response is handed back
+   * before it leaves the count. */
+  uint64_t until = uv_hrtime() + (uint64_t)fs->drain_timeout_ms * 1000000u;
+  while (atomic_load(&fs->in_flight) > 0 && uv_hrtime() < until) uv_sleep(1);
+  uv_sleep(DRAIN_LINGER_MS);
+  close_server(fs);
 }

@@ -119,21 +119,17 @@ int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
   return rc;
 }
 
-/* The response starts as the response MTI plus the echoed request fields.
- * Echoed values are borrowed from the request, which lives as long as the
- * record (or, when the caller lent it, until the completion callback). */
-int iso__tx_prepare_response(iso_tx *tx) {
-  char mti[5] = {0};
-  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
-  if (rc < 0) return rc;
-  rc = iso_msg_set_mti(&tx->response, mti);
-  if (rc < 0) return rc;
+/* Copies the configured echo fields from tx's request into its response,
+ * over whatever the response holds there.  Echoed values are borrowed from
+ * the request, which lives as long as the record (or, when the caller lent
+ * it, until the completion callback). */
+int iso__tx_echo_request(iso_tx *tx) {
   const iso_flow_config *cfg = &tx->flow->cfg;
   for (size_t i = 0; i < cfg->echo_count; i++) {
     int f = cfg->echo_fields[i];
     const uint8_t *data;
     size_t len;
-    rc = iso_msg_peek(tx->req, f, &data, &len);
+    int rc = iso_msg_peek(tx->req, f, &data, &len);
     if (rc == ISO_E_NO_FIELD) continue;
     if (rc == 0) {
       rc = iso_msg_set(&tx->response, f, data, len);
@@ -145,6 +141,16 @@ int iso__tx_prepare_response(iso_tx *tx) {
     if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
   }
   return 0;
+}
+
+/* The response starts as the response MTI plus the echoed request fields. */
+int iso__tx_prepare_response(iso_tx *tx) {
+  char mti[5] = {0};
+  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
+  if (rc < 0) return rc;
+  rc = iso_msg_set_mti(&tx->response, mti);
+  if (rc < 0) return rc;
+  return iso__tx_echo_request(tx);
 }
 
 /* ---- accessors ---------------------------------------------------------- */

@@ -32,6 +32,8 @@ typedef struct fake {
   uint64_t fingerprint;
   char rc[3];
   int lookup_calls, lookup_result;
+  bool masked_pan; /* the stored response carries DE 2 masked, as a
+                      journal without a key keeps it */
   unsigned long lookup_thread;
   int stage_count;
   bool last_readonly;
@@ -105,6 +107,7 @@ static int fake_lookup(void *self, const uint8_t *key, size_t key_len,
   iso_msg_set_mti(out->response, "0110");
   iso_msg_set_copy(out->response, 39, f->rc, 2);
   iso_msg_set_copy(out->response, 11, "000001", 6);
+  if (f->masked_pan) iso_msg_set_str(out->response, 2, "424242******4242");
   return 0;
 }
 
@@ -376,6 +379,75 @@ static void lookup_after_restart_replays(void **state) {
   env_end(&e);
 }
 
+/* What a completion saw of the response: DE 2 and whether it packs. */
+typedef struct packed_done {
+  int calls, status, pack_rc;
+  char pan[32];
+} packed_done;
+
+static void on_done_pack(iso_tx *tx, int status, const iso_msg *rsp,
+                         void *data) {
+  (void)tx;
+  packed_done *d = data;
+  d->calls++;
+  d->status = status;
+  size_t len = 0;
+  d->pack_rc = iso_msg_get(rsp, 2, d->pan, sizeof d->pan - 1, &len);
+  d->pan[len] = '\0';
+  uint8_t buf[1024];
+  size_t need;
+  if (d->pack_rc == 0) d->pack_rc = iso_msg_pack(rsp, buf, sizeof buf, &need, NULL);
+}
+
+static void submit_packed(env *e, const char *mti, packed_done *d) {
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, mti, "000001", "000000000100");
+  memset(d, 0, sizeof *d);
+  assert_int_equal(iso_flow_submit(e->fl, &m, 0, on_done_pack, d), 0);
+  iso_msg_cleanup(&m);
+}
+
+/* A stored response whose DE 2 is masked (a journal with no key) is
+ * answered with the duplicate's own echo fields, so it packs: from the
+ * lookup, and again from the memory store. */
+static void duplicate_echoes_its_own_pan(void **state) {
+  (void)state;
+  fake saved;
+  {
+    env e;
+    env_init(&e, NULL, true);
+    fx_done d;
+    submit(&e, "0100", "000000000100", &d);
+    spin(&e, 5);
+    durable_from_thread(e.jr.tickets[0], 0);
+    assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+    saved = e.jr;
+    env_end(&e);
+  }
+  env e;
+  env_init(&e, NULL, true);
+  memcpy(e.jr.key, saved.key, saved.key_len);
+  e.jr.key_len = saved.key_len;
+  e.jr.fingerprint = saved.fingerprint;
+  memcpy(e.jr.rc, saved.rc, 3);
+  e.jr.masked_pan = true;
+  packed_done d;
+  submit_packed(&e, "0101", &d);
+  assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+  assert_int_equal(d.status, ISO_E_DUPLICATE);
+  assert_int_equal(e.jr.lookup_calls, 1);
+  assert_string_equal(d.pan, "4242424242424242");
+  assert_int_equal(d.pack_rc, 0);
+  submit_packed(&e, "0101", &d);
+  assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+  assert_int_equal(d.status, ISO_E_DUPLICATE);
+  assert_int_equal(e.jr.lookup_calls, 1); /* from the memory store */
+  assert_string_equal(d.pan, "4242424242424242");
+  assert_int_equal(d.pack_rc, 0);
+  env_end(&e);
+}
+
 static void lookup_always_finds_plain_retransmission(void **state) {
   (void)state;
   fake learned;
@@ -555,6 +627,7 @@ int main(void) {
       cmocka_unit_test(failure_after_early_commit_holds_response),
       cmocka_unit_test(respond_before_durable_when_configured),
       cmocka_unit_test(lookup_after_restart_replays),
+      cmocka_unit_test(duplicate_echoes_its_own_pan),
       cmocka_unit_test(lookup_mismatch_miss_and_failure),
       cmocka_unit_test(lookup_always_finds_plain_retransmission),
       cmocka_unit_test(recovery_reruns_decided_commit),

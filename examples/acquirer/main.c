@@ -174,9 +174,7 @@ int acq_links_request(acq_links *l, const iso_msg *msg, uint32_t timeout_ms,
 /* ---- options ------------------------------------------------------------ */
 
 static int bad(const char *what, const char *value) {
-  fprintf(stderr, "isoflow-acquirer: invalid %s '%s' (see --help)\n", what,
-          value ? value : "");
-  return 2;
+  return iso__bad_arg("isoflow-acquirer", what, value);
 }
 
 typedef struct tls_args {

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "examples/common/text.h"
+#include "isoflow/conn.h"
 
 typedef struct iso__admin iso__admin;
 
@@ -54,6 +55,11 @@ void iso__admin_stop(iso__admin *admin);
  *  (labels may be NULL or "").  A helper for the metrics callbacks. */
 void iso__metric(iso__text *out, const char *name, const char *labels,
                  double value);
+
+/** iso__metric_server -- appends a conn server's counters (connections,
+ *  connection events, frames, bytes) under the names every program's
+ *  /metrics uses (examples/common/server_metrics.c). */
+void iso__metric_server(iso__text *out, const iso_conn_stats *s);
 
 /** iso__metric_help -- appends the # HELP and # TYPE lines of a metric. */
 void iso__metric_help(iso__text *out, const char *name, const char *type,

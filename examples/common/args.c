@@ -114,3 +114,8 @@ void iso__format_addr(const struct sockaddr *addr, char *buf, size_t cap) {
     snprintf(buf, cap, "?");
   }
 }
+
+int iso__bad_arg(const char *prog, const char *what, const char *value) {
+  fprintf(stderr, "%s: invalid %s '%s' (see --help)\n", prog, what, value ? value : "");
+  return 2;
+}

@@ -26,6 +26,10 @@ int iso__parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 /** iso__parse_share -- a fraction in [0, 1] ("0.1", or "10%"). */
 int iso__parse_share(const char *text, double *out);
 
+/** iso__bad_arg -- "PROG: invalid WHAT 'VALUE' (see --help)" on stderr
+ *  (value may be NULL); returns 2, the usage exit status. */
+int iso__bad_arg(const char *prog, const char *what, const char *value);
+
 /** iso__format_addr -- "HOST:PORT" of addr into buf (cap bytes). */
 void iso__format_addr(const struct sockaddr *addr, char *buf, size_t cap);
 

@@ -11,14 +11,13 @@
  * flight finish and their responses go out, close the server, flush and
  * close the journal, exit 0.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "examples/common/admin.h"
 #include "examples/common/args.h"
+#include "examples/common/lifecycle.h"
 #include "examples/issuer/issuer_app.h"
 
 static void usage(FILE *out) {
@@ -43,14 +42,15 @@ static void usage(FILE *out) {
       "  --authlog-size N      authorizations kept in memory for reversals\n"
       "                        (default 1000000; older ones: from the journal)\n"
       "  --admin HOST:PORT     HTTP: /healthz /readyz /metrics /profile\n"
+      "  --read-timeout MS     close a connection silent this long (default\n"
+      "                        60000; 0 never); acquirers echo (0800) within it\n"
       "  --tls-cert FILE --tls-key FILE   serve TLS\n"
       "  --tls-ca FILE         with TLS: require client certificates from it\n",
       out);
 }
 
 static int bad(const char *what, const char *value) {
-  fprintf(stderr, "isoflow-issuer: invalid %s '%s' (see --help)\n", what, value ? value : "");
-  return 2;
+  return iso__bad_arg("isoflow-issuer", what, value);
 }
 
 typedef struct options {
@@ -61,6 +61,7 @@ typedef struct options {
   const char *tls_cert, *tls_key, *tls_ca;
   uint32_t max_in_flight;
   uint64_t authlog_size;
+  uint32_t read_timeout_ms;
 } options;
 
 static int parse(int argc, char **argv, options *o) {
@@ -87,6 +88,9 @@ static int parse(int argc, char **argv, options *o) {
       o->max_in_flight = (uint32_t)n;
     } else if (!strcmp(a, "--authlog-size")) {
       if (iso__parse_u64(v, 1, 100000000, &o->authlog_size) < 0) return bad(a, v);
+    } else if (!strcmp(a, "--read-timeout")) {
+      if (iso__parse_u64(v, 0, 86400000, &n) < 0) return bad(a, v);
+      o->read_timeout_ms = (uint32_t)n;
     } else if (!strcmp(a, "--spec")) {
       o->spec = v;
     } else if (!strcmp(a, "--frame")) {
@@ -186,7 +190,6 @@ static int build(iss_app *app, const options *o) {
 /* Releases whatever build() and main() got so far, in reverse order (each
  * step copes with what was never made).  The server must be closed. */
 static void teardown(iss_app *app, iso_tls *tls) {
-  iss_host_free(app);
 #ifdef ISOFLOW_HAVE_JOURNAL
   iso_journal_close(app->journal);
   app->journal = NULL;
@@ -200,24 +203,15 @@ static void teardown(iss_app *app, iso_tls *tls) {
   iso_tls_free(tls);
 }
 
-static void on_signal(uv_signal_t *h, int signum) {
-  (void)signum;
-  uv_stop(h->loop);
-}
-
-static void on_handle_closed(uv_handle_t *h) { (void)h; }
-
 int main(int argc, char **argv) {
   options o = {.threads = 2, .spec = "iso87a-bbitmap", .frame = "len2",
-               .journal = "./isoflow-issuer.db", .sync = "full"};
+               .journal = "./isoflow-issuer.db", .sync = "full", .read_timeout_ms = 60000};
   int rc = parse(argc, argv, &o);
   if (rc) return rc;
   iso_frame_kind kind;
   if (iso_frame_kind_parse(o.frame, &kind) < 0) return bad("--frame", o.frame);
 
   static iss_app app;
-  pthread_mutex_init(&app.lock, NULL);
-  pthread_cond_init(&app.cond, NULL);
   if ((rc = build(&app, &o)) != 0) {
     teardown(&app, NULL);
     return rc;
@@ -237,13 +231,15 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  iso_server_opts so;
+  iso_flow_serve_opts so;
   memset(&so, 0, sizeof so);
   iss_host_options(&app, &so);
-  so.conn.framing.kind = (uint8_t)kind;
-  so.conn.tls = tls;
-  so.workers = o.threads;
-  rc = iso_server_start(&so, (struct sockaddr *)&o.listen, &app.server);
+  so.server.conn.framing.kind = (uint8_t)kind;
+  so.server.conn.tls = tls;
+  so.server.conn.read_timeout_ms = o.read_timeout_ms;
+  so.server.workers = o.threads;
+  so.drain_timeout_ms = 35000;
+  rc = iso_flow_serve(app.flow, &so, (struct sockaddr *)&o.listen, &app.server);
   if (rc < 0) {
     fprintf(stderr, "isoflow-issuer: cannot listen: %s\n", iso_strerror(rc));
     teardown(&app, tls);
@@ -254,53 +250,33 @@ int main(int argc, char **argv) {
     iso__admin_ops ops = {iss_ready, iss_metrics, iss_profile, &app};
     if (iso__admin_start((struct sockaddr *)&o.admin, &ops, &admin) < 0) {
       fprintf(stderr, "isoflow-issuer: cannot start the admin endpoint\n");
-      iso_server_close(app.server, NULL);
+      iso_flow_server_close(app.server, NULL, NULL);
       teardown(&app, tls);
       return 1;
     }
   }
-  char where[64];
-  struct sockaddr_storage bound = o.listen;
-  if (bound.ss_family == AF_INET)
-    ((struct sockaddr_in *)&bound)->sin_port = htons((uint16_t)iso_server_port(app.server));
-  else
-    ((struct sockaddr_in6 *)&bound)->sin6_port = htons((uint16_t)iso_server_port(app.server));
-  iso__format_addr((struct sockaddr *)&bound, where, sizeof where);
-  printf("listening on %s", where);
-  if (admin) printf(", admin on port %d", iso__admin_port(admin));
-  printf("\n");
-  fflush(stdout);
+  iso__announce_listening(&o.listen, iso_flow_server_port(app.server), admin, "");
   atomic_store(&app.ready, true);
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  uv_signal_t sigint, sigterm;
-  uv_signal_init(&loop, &sigint);
-  uv_signal_init(&loop, &sigterm);
-  uv_signal_start(&sigint, on_signal, SIGINT);
-  uv_signal_start(&sigterm, on_signal, SIGTERM);
-  signal(SIGPIPE, SIG_IGN);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  iso__signals signals;
+  iso__signals_wait(&signals);
 
   /* Shutdown, in order. */
   atomic_store(&app.ready, false);
   int status = 0;
-  if (!iss_host_stop(&app, 35000)) {
+  iso__admin_stop(admin);
+  /* Stops taking requests, lets those in flight finish and their responses
+   * go out, then closes the connections. */
+  iso_flow_server_close(app.server, NULL, NULL);
+  app.server = NULL;
+  iso_flow_stats fst;
+  iso_flow_stats_get(app.flow, &fst);
+  if (fst.in_flight) {
     fprintf(stderr, "isoflow-issuer: transactions still running at shutdown\n");
     status = 1;
   }
-  /* Responses were handed to the connections; give the sockets a moment to
-   * drain before the server closes them at once. */
-  struct timespec pause = {0, 100000000L};
-  nanosleep(&pause, NULL);
-  iso__admin_stop(admin);
-  iso_server_close(app.server, NULL);
-  app.server = NULL;
   teardown(&app, tls);
-  uv_close((uv_handle_t *)&sigint, on_handle_closed);
-  uv_close((uv_handle_t *)&sigterm, on_handle_closed);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  iso__signals_close(&signals);
   printf("stopped\n");
   return status;
 }

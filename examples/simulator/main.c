@@ -13,7 +13,6 @@
  * SIGTERM: stop accepting, close the connections, exit 0; a delayed answer
  * still pending keeps its worker until its timer fires (its send then fails).
  */
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include "examples/common/admin.h"
 #include "examples/common/args.h"
+#include "examples/common/lifecycle.h"
 #include "examples/simulator/rules.h"
 #include "isoflow/conn.h"
 
@@ -57,8 +57,7 @@ static void usage(FILE *out) {
 }
 
 static int bad(const char *what, const char *value) {
-  fprintf(stderr, "isoflow-simulator: invalid %s '%s' (see --help)\n", what, value ? value : "");
-  return 2;
+  return iso__bad_arg("isoflow-simulator", what, value);
 }
 
 typedef struct delayed {
@@ -185,14 +184,7 @@ static void sim_metrics(void *data, iso__text *out) {
   if (s->server) {
     iso_conn_stats cs;
     iso_server_stats_read(s->server, &cs);
-    iso__metric_help(out, "isoflow_connections", "gauge", "Client connections open now.");
-    iso__metric(out, "isoflow_connections", NULL, (double)cs.connections);
-    iso__metric_help(out, "isoflow_connections_total", "counter", "Connections by event.");
-    iso__metric(out, "isoflow_connections_total", "event=\"accepted\"", (double)cs.accepted);
-    iso__metric(out, "isoflow_connections_total", "event=\"failed\"", (double)cs.failed);
-    iso__metric_help(out, "isoflow_bytes_total", "counter", "Bytes on the wire.");
-    iso__metric(out, "isoflow_bytes_total", "dir=\"in\"", (double)cs.bytes_in);
-    iso__metric(out, "isoflow_bytes_total", "dir=\"out\"", (double)cs.bytes_out);
+    iso__metric_server(out, &cs);
   }
 }
 
@@ -200,13 +192,6 @@ static void sim_profile(void *data, iso__text *out) {
   (void)data;
   iso__text_printf(out, "the simulator runs no flow: no stage latencies\n");
 }
-
-static void on_signal(uv_signal_t *h, int signum) {
-  (void)signum;
-  uv_stop(h->loop);
-}
-
-static void on_handle_closed(uv_handle_t *h) { (void)h; }
 
 int main(int argc, char **argv) {
   static sim s;
@@ -276,36 +261,19 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  char where[64];
-  if (listen.ss_family == AF_INET)
-    ((struct sockaddr_in *)&listen)->sin_port = htons((uint16_t)iso_server_port(s.server));
-  else
-    ((struct sockaddr_in6 *)&listen)->sin6_port = htons((uint16_t)iso_server_port(s.server));
-  iso__format_addr((struct sockaddr *)&listen, where, sizeof where);
-  printf("listening on %s", where);
-  if (admin) printf(", admin on port %d", iso__admin_port(admin));
-  printf(" (%zu rules)\n", s.rules.count);
-  fflush(stdout);
+  char rules[32];
+  snprintf(rules, sizeof rules, " (%zu rules)", s.rules.count);
+  iso__announce_listening(&listen, iso_server_port(s.server), admin, rules);
   atomic_store(&s.ready, true);
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  uv_signal_t sigint, sigterm;
-  uv_signal_init(&loop, &sigint);
-  uv_signal_init(&loop, &sigterm);
-  uv_signal_start(&sigint, on_signal, SIGINT);
-  uv_signal_start(&sigterm, on_signal, SIGTERM);
-  signal(SIGPIPE, SIG_IGN);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  iso__signals signals;
+  iso__signals_wait(&signals);
 
   atomic_store(&s.ready, false);
   iso__admin_stop(admin);
   iso_server_close(s.server, NULL);
   iso_spec_free(s.spec);
-  uv_close((uv_handle_t *)&sigint, on_handle_closed);
-  uv_close((uv_handle_t *)&sigterm, on_handle_closed);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
+  iso__signals_close(&signals);
   printf("stopped\n");
   return 0;
 }

@@ -197,6 +197,49 @@ int iso_match_compute(const iso_match *m, const iso_spec *spec,
 /* ------------------------------------------------------------------------ */
 
 /**
+ * Why a link ended.  Every connection that got past iso_conn_new (a client
+ * once iso_conn_connect started, every connection a server accepted) is
+ * counted under exactly one reason when its link goes down, in
+ * iso_conn_stats.closed[reason]; so for a server, accepted == the sum of
+ * closed[] + connections (open now), once the close callbacks have run.
+ */
+typedef enum iso_close_reason {
+  ISO_CLOSED_PEER = 0,        /* "peer_closed": the peer ended the stream
+                                 (EOF, TLS close_notify) between frames */
+  ISO_CLOSED_PEER_MID_FRAME,  /* "eof_mid_frame": ... inside a frame */
+  ISO_CLOSED_IO_ERROR,        /* "io_error": the socket failed reading or
+                                 writing (typically the peer reset it) */
+  ISO_CLOSED_BAD_FRAME,       /* "bad_frame": a length prefix that is not a
+                                 valid length (ISO_E_BAD_FRAME) */
+  ISO_CLOSED_FRAME_TOO_LARGE, /* "frame_too_large": a length over the
+                                 maximum frame (ISO_E_FRAME_TOO_LARGE) */
+  ISO_CLOSED_READ_TIMEOUT,    /* "read_timeout": nothing received within
+                                 read_timeout_ms */
+  ISO_CLOSED_TLS_HANDSHAKE,   /* "tls_handshake": the TLS handshake failed:
+                                 a protocol version refused (TLS 1.0/1.1),
+                                 bytes that are not TLS, a certificate not
+                                 accepted, the peer leaving during it */
+  ISO_CLOSED_TLS_ERROR,       /* "tls_error": TLS failed after the
+                                 handshake (a bad record, a fatal alert) */
+  ISO_CLOSED_CONNECT_FAILED,  /* "connect_failed": client, the TCP connect
+                                 failed (refused, unreachable) */
+  ISO_CLOSED_CONNECT_TIMEOUT, /* "connect_timeout": TCP connect, TLS
+                                 handshake or sign-on not done within
+                                 connect_timeout_ms (either side) */
+  ISO_CLOSED_SIGNON,          /* "signon_failed": the sign-on hook failed */
+  ISO_CLOSED_LOCAL,           /* "local": iso_conn_close (graceful, immediate,
+                                 or a graceful close that ran out of time) */
+  ISO_CLOSED_SHUTDOWN,        /* "shutdown": the owning server or pool was
+                                 closed (iso_server_close, iso_pool_close) */
+  ISO_CLOSED_NO_MEMORY,       /* "no_memory": a buffer could not be had */
+  ISO_CLOSED__COUNT
+} iso_close_reason;
+
+/** iso_close_reason_name -- the reason's name as quoted above (stable: used
+ *  as a metric label), or "unknown" for a value out of range. */
+const char *iso_close_reason_name(iso_close_reason reason);
+
+/**
  * Counters of a connection, of a server (all its connections, merged over
  * its loops), or of a pool.  Each is written by one loop thread and may be
  * read from any thread through the read functions below.
@@ -219,11 +262,14 @@ typedef struct iso_conn_stats {
   uint64_t connections; /* servers and pools: connections open now */
   uint64_t accepted;    /* servers: connections accepted */
   uint64_t accept_errors; /* servers: failed accepts */
-  uint64_t failed;      /* links that ended on an error */
+  uint64_t failed;      /* links that ended on an error: established ones,
+                           and on a server also those whose TLS handshake
+                           failed (a client's count as connect_errors) */
   uint64_t connect_errors; /* connects that failed (refused, timed out, TLS,
                               sign-on) */
   uint64_t bytes_in;
   uint64_t bytes_out;
+  uint64_t closed[ISO_CLOSED__COUNT]; /* links ended, by iso_close_reason */
 } iso_conn_stats;
 
 /* ------------------------------------------------------------------------ */
@@ -319,8 +365,12 @@ typedef struct iso_conn_opts {
                               NULL: on_idle is called instead */
   size_t ping_len;
   iso_conn_cb on_idle;     /* status 0; used when ping is NULL */
-  uint32_t read_timeout_ms; /* nothing received for this long: the link is
-                               closed with ISO_E_READ_TIMEOUT (0 = never) */
+  uint32_t read_timeout_ms; /* no whole frame (a keep-alive counts) received
+                               for this long: the link is closed with
+                               ISO_E_READ_TIMEOUT (0 = never).  Bytes of an
+                               unfinished frame do not count, so a peer
+                               that trickles a frame a byte at a time is
+                               closed like a silent one */
   iso_signon_cb signon;    /* client only; NULL = established at once */
   iso_inbound_cb on_inbound; /* NULL: requests dropped (counted) */
   iso_conn_cb on_closed;   /* the link ended cleanly: local close (0) or the
@@ -429,6 +479,10 @@ uv_loop_t *iso_conn_loop(const iso_conn *conn);
 /** iso_conn_stats_read -- a copy of the connection's counters (its loop's
  *  thread, or any thread for a rough reading). */
 void iso_conn_stats_read(const iso_conn *conn, iso_conn_stats *out);
+
+/** iso_conn_close_reason -- why the link ended, once it has (from on_closed
+ *  and on_failed on); ISO_E_STATE while it is still up or never started. */
+int iso_conn_close_reason(const iso_conn *conn, iso_close_reason *out);
 
 /** iso_conn_peer -- the peer's address into out; ISO_E_STATE when not
  *  connected. */

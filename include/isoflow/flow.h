@@ -488,19 +488,42 @@ int iso_flow_recover(iso_flow_loop *fl, const iso_flow_recovery *rec,
 typedef struct iso_flow_server iso_flow_server;
 
 /**
- * iso_flow_serve -- starts a conn server (iso_server_start with *opts, copied)
- * whose every inbound request, on every connection and every worker loop,
- * runs as a transaction of `flow`; the response goes back on the connection
- * the request came on (with the connection's default header).  Each server
- * loop gets its own iso_flow_loop while it has connections.  The flow takes
- * over opts->conn.on_inbound, the connections' user data (iso_conn_data) and
- * opts->data; opts->on_connection and opts->conn.on_closed / on_failed are
- * still called.  opts->conn.spec defaults to the flow's spec.  Requests that
- * cannot be unpacked are dropped and counted (iso_flow_server_unreadable).
- * Returns 0 and *out; ISO_E_STATE when the flow is not started or already
- * served; the server's own errors (ISO_E_IO, ISO_E_INVAL, ISO_E_NOMEM).
+ * iso_flow_response_cb -- called once per request a served flow took, on the
+ * loop thread of the connection it came on, after its response was handed
+ * to the connection: request_mti is the request's MTI, response the
+ * response (NULL when the flow gave none), response_code its DE 39 ("" when
+ * absent).  Everything is borrowed for the call.  For counting answers by
+ * MTI and response code; it must not block.
  */
-int iso_flow_serve(iso_flow *flow, const iso_server_opts *opts,
+typedef void (*iso_flow_response_cb)(const char *request_mti,
+                                     const iso_msg *response,
+                                     const char *response_code, void *data);
+
+/** How iso_flow_serve serves (zero-initialise, then set what you need). */
+typedef struct iso_flow_serve_opts {
+  iso_server_opts server;    /* the conn server's options (see below) */
+  uint32_t drain_timeout_ms; /* how long iso_flow_server_close waits for the
+                                transactions in flight; 0 = 5000 */
+  iso_flow_response_cb on_response; /* may be NULL */
+  void *response_data;              /* passed to on_response */
+} iso_flow_serve_opts;
+
+/**
+ * iso_flow_serve -- starts a conn server (iso_server_start with
+ * opts->server, copied) whose every inbound request, on every connection
+ * and every worker loop, runs as a transaction of `flow`; the response goes
+ * back on the connection the request came on (with the connection's default
+ * header), then opts->on_response, if set, is called.  Each server loop gets
+ * its own iso_flow_loop while it has connections.  The flow takes over
+ * server.conn.on_inbound, the connections' user data (iso_conn_data) and
+ * server.data; server.on_connection and server.conn.on_closed / on_failed
+ * are still called.  server.conn.spec defaults to the flow's spec.  Requests
+ * that cannot be unpacked are dropped and counted
+ * (iso_flow_server_unreadable).  Returns 0 and *out; ISO_E_STATE when the
+ * flow is not started or already served; the server's own errors (ISO_E_IO,
+ * ISO_E_INVAL, ISO_E_NOMEM).
+ */
+int iso_flow_serve(iso_flow *flow, const iso_flow_serve_opts *opts,
                    const struct sockaddr *addr, iso_flow_server **out);
 
 /** iso_flow_server_port -- the bound port. */
@@ -513,13 +536,30 @@ iso_server *iso_flow_server_handle(iso_flow_server *fs);
 uint64_t iso_flow_server_unreadable(const iso_flow_server *fs);
 
 /**
- * iso_flow_server_close -- closes the server and its connections
- * (iso_server_close), lets the transactions in flight finish (their
- * responses are dropped: the connections are gone), closes the flow loops
- * and frees fs; cb(data) (may be NULL) runs when all that is done.  With
- * worker threads it blocks until they are joined and calls cb before
- * returning; on the caller's loop cb runs later on that loop, which must
- * keep running.  The flow itself stays usable (iso_flow_free it after).
+ * iso_flow_server_send_failures -- responses that could not be sent on a
+ * connection that was up (for example, a response that does not pack).
+ */
+uint64_t iso_flow_server_send_failures(const iso_flow_server *fs);
+
+/**
+ * iso_flow_server_dropped -- requests not taken: arrived while closing, or
+ * refused by the flow (iso_flow_submit failed).
+ */
+uint64_t iso_flow_server_dropped(const iso_flow_server *fs);
+
+/**
+ * iso_flow_server_close -- drains, then closes.  From the call on, new
+ * connections are closed at once and new requests dropped (counted,
+ * iso_flow_server_dropped); the transactions in flight finish and their
+ * responses go out on their connections, which stay up meanwhile.  Once
+ * none is left, or drain_timeout_ms has passed, the server and its
+ * connections are closed (iso_server_close; a transaction still running
+ * then finishes with its response dropped), the flow loops close and fs is
+ * freed; cb(data) (may be NULL) runs when all that is done.  With worker
+ * threads it blocks (the drain, then the join) and calls cb before
+ * returning; on the caller's loop it returns at once and cb runs later on
+ * that loop, which must keep running.  The flow itself stays usable
+ * (iso_flow_free it after).
  */
 void iso_flow_server_close(iso_flow_server *fs, void (*cb)(void *data),
                            void *data);

@@ -35,8 +35,15 @@ static bool run_bounded(uv_loop_t *loop, bool (*done)(const void *), const void 
 
 static bool flag_set(const void *arg) { return *(const bool *)arg; }
 
+/* Waits for something that must happen end as soon as it does; their bounds
+ * only decide how long a broken test takes to fail.  They are stretched so
+ * that a loaded machine (CI running suites in parallel, sanitizers on) never
+ * turns a slow success into a failure.  th_run_for is not stretched: there
+ * the duration is the point. */
+#define TH_WAIT_SLACK 5
+
 bool th_run_until(uv_loop_t *loop, const bool *flag, unsigned ms) {
-  return run_bounded(loop, flag_set, flag, ms);
+  return run_bounded(loop, flag_set, flag, ms * TH_WAIT_SLACK);
 }
 
 struct count_arg {
@@ -50,7 +57,7 @@ static bool count_reached(const void *arg) {
 
 bool th_run_count(uv_loop_t *loop, const int *count, int want, unsigned ms) {
   struct count_arg c = {count, want};
-  return run_bounded(loop, count_reached, &c, ms);
+  return run_bounded(loop, count_reached, &c, ms * TH_WAIT_SLACK);
 }
 
 static bool never(const void *arg) {
