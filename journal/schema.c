@@ -27,6 +27,9 @@ static const char schema_sql[] =
     " participants BLOB, vals BLOB);"
     "CREATE INDEX IF NOT EXISTS tx_idem_key ON tx(idem_key)"
     " WHERE idem_key IS NOT NULL;"
+    /* A reversal's original, by DE 41 + DE 11 or DE 41 + DE 37. */
+    "CREATE INDEX IF NOT EXISTS tx_terminal_stan ON tx(terminal, stan);"
+    "CREATE INDEX IF NOT EXISTS tx_terminal_rrn ON tx(terminal, rrn);"
     "CREATE TABLE IF NOT EXISTS tx_done("
     " id INTEGER PRIMARY KEY,"
     " finished_at INTEGER NOT NULL,"

@@ -68,6 +68,7 @@ static void on_fl_closed(iso_flow_loop *fl, void *data) {
 
 int iss_history_restore(iss_app *app) {
   if (!app->journal) return 0;
+  app->issuer.journal = app->journal; /* reversals of evicted originals */
   iso_journal_selection all;
   memset(&all, 0, sizeof all);
   int rc = iso_journal_query(app->journal, &all, apply_row, app);

@@ -39,6 +39,8 @@ static void usage(FILE *out) {
       "  --cards FILE          card book (\"PAN YYMM BALANCE\" lines; default:\n"
       "                        the built-in test cards)\n"
       "  --max-in-flight N     per worker; past it requests are declined 91\n"
+      "  --authlog-size N      authorizations kept in memory for reversals\n"
+      "                        (default 1000000; older ones: from the journal)\n"
       "  --admin HOST:PORT     HTTP: /healthz /readyz /metrics /profile\n"
       "  --read-timeout MS     close a connection silent this long (default\n"
       "                        60000; 0 never); acquirers echo (0800) within it\n"
@@ -58,6 +60,7 @@ typedef struct options {
   const char *spec, *frame, *journal, *sync, *key_file, *cards;
   const char *tls_cert, *tls_key, *tls_ca;
   uint32_t max_in_flight;
+  uint64_t authlog_size;
   uint32_t read_timeout_ms;
 } options;
 
@@ -83,6 +86,8 @@ static int parse(int argc, char **argv, options *o) {
     } else if (!strcmp(a, "--max-in-flight")) {
       if (iso__parse_u64(v, 1, 1000000, &n) < 0) return bad(a, v);
       o->max_in_flight = (uint32_t)n;
+    } else if (!strcmp(a, "--authlog-size")) {
+      if (iso__parse_u64(v, 1, 100000000, &o->authlog_size) < 0) return bad(a, v);
     } else if (!strcmp(a, "--read-timeout")) {
       if (iso__parse_u64(v, 0, 86400000, &n) < 0) return bad(a, v);
       o->read_timeout_ms = (uint32_t)n;
@@ -158,6 +163,7 @@ static int build(iss_app *app, const options *o) {
     return bad("card book", "(out of memory)");
   }
   if (iso__issuer_init(&app->issuer, &app->book) < 0) return bad("issuer", "(out of memory)");
+  if (o->authlog_size) app->issuer.log.limit = (size_t)o->authlog_size;
   iso_flow_config fc;
   iso_flow_config_init(&fc);
   fc.spec = app->spec;

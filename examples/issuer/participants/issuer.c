@@ -31,7 +31,7 @@ int iso__issuer_init(iso__issuer *is, const iso__card_book *book) {
   if (!is->available) return ISO_E_NOMEM;
   for (size_t i = 0; i < book->count; i++)
     atomic_init(&is->available[i], book->cards[i].opening);
-  int rc = iso__auth_log_init(&is->log);
+  int rc = iso__auth_log_init(&is->log, 0);
   if (rc < 0) {
     free(is->available);
     return rc;
@@ -127,20 +127,9 @@ int iso__issuer_apply_refund(iso__issuer *is, const iso_msg *request,
   int64_t amount;
   if (iso__value_parse(refund, len, &card, &amount) < 0 || card >= is->book->count)
     return ISO_E_INVAL;
-  char terminal[16] = "", rrn[13] = "", de90[43] = "";
-  iso__field_str(request, 41, terminal, sizeof terminal);
-  iso__auth_entry *orig = NULL;
-  if (iso__field_str(request, 90, de90, sizeof de90) && strlen(de90) >= 20) {
-    char stan[7], when[11];
-    memcpy(stan, de90 + 4, 6);
-    stan[6] = '\0';
-    memcpy(when, de90 + 10, 10);
-    when[10] = '\0';
-    orig = iso__auth_log_find(&is->log, terminal, NULL, stan, when);
-  }
-  if (!orig && iso__field_str(request, 37, rrn, sizeof rrn))
-    orig = iso__auth_log_find(&is->log, terminal, rrn, NULL, NULL);
-  if (orig) atomic_store(&orig->state, ISO__AUTH_REVERSED);
+  iso__original_keys k;
+  iso__original_keys_from(&k, request);
+  iso__auth_log_mark_reversed(&is->log, &k);
   atomic_fetch_add(&is->available[card], amount);
   return 0;
 }
@@ -152,7 +141,7 @@ int iso__issuer_flow_build(iso_flow *flow, iso__issuer *is) {
   } plan[] = {
       {NULL, &iso__p_fields},          {NULL, &iso__p_route},
       {"authorization", &iso__p_card}, {"authorization", &iso__p_account},
-      {"reversal", &iso__p_reversal},  {NULL, &iso__p_approval},
+      {"reversal", &iso__p_lookup},    {"reversal", &iso__p_reversal},  {NULL, &iso__p_approval},
       {NULL, &iso__p_decline},
   };
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {

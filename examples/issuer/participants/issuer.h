@@ -12,7 +12,9 @@
  *                     account  holds the amount in prepare ("51" when the
  *                              available balance is short), captures it in
  *                              commit, releases it in abort
- *     reversal:       reversal finds the original (DE 90, else DE 37 + DE
+ *     reversal:       original-lookup  (thread pool) brings an original
+ *                              too old for the log back from the journal
+ *                     reversal finds the original (DE 90, else DE 37 + DE
  *                              41) and refunds it in commit
  *     network:        (nothing: 0800 echo, sign-on, sign-off)
  *   approval    DE 39 "00"; DE 38 (a six-character authorization code) on
@@ -22,8 +24,10 @@
  *
  * State shared by every loop: the card book, each card's available balance
  * (atomics: a hold is one compare-and-swap) and the authorization log that
- * reversals search (a hash table under a mutex).  Balances are rebuilt at
- * start from the journal when there is one (iso__issuer_apply_*).
+ * reversals search (the newest authorizations, a ring with hash tables
+ * under a mutex; older originals come from the journal).  Balances are
+ * rebuilt at start from the journal when there is one
+ * (iso__issuer_apply_*).
  *
  * Persistent context values (journaled with the decision, given back in
  * recovery): "hold" on authorizations and "refund" on reversals, both the
@@ -65,30 +69,57 @@ typedef struct iso__auth_entry {
   char when[11];     /* DE 7, MMDDhhmmss */
   uint32_t card;     /* index in the card book */
   int64_t amount;    /* minor units */
-  _Atomic int state; /* iso__auth_state */
+  uint64_t seq;      /* order of entry into the log (the newest match wins) */
+  int state;         /* iso__auth_state; changed under the log's lock */
+  bool evicted;      /* left the log while a reversal held it (REVERSING):
+                        freed when that reversal settles it */
 } iso__auth_entry;
 
-/** The authorization log: entries found by DE 41 + DE 37 and by DE 41 +
- *  DE 11 + DE 7 (what DE 90 carries).  Thread-safe. */
+/** The log's default size (--authlog-size): about 120 MB of entries and
+ *  tables; older originals are looked up in the journal. */
+#define ISO__AUTH_LOG_DEFAULT 1000000u
+
+/** The authorization log: the newest `limit` authorizations, found by DE 41
+ *  + DE 37 and by DE 41 + DE 11 + DE 7 (what DE 90 carries).  A ring: once
+ *  full, each new entry evicts the oldest (O(1)).  Thread-safe. */
 typedef struct iso__auth_log {
   pthread_mutex_t lock;
-  iso__auth_entry **entries; /* owned */
-  size_t count, cap;
-  int32_t *by_rrn, *by_stan; /* open addressing: entry index + 1, 0 = empty */
+  iso__auth_entry **entries; /* ring of slots; owned */
+  size_t count, cap;         /* slots used, allocated (cap <= limit) */
+  size_t head;               /* once count == limit: the oldest slot */
+  size_t limit;              /* most entries kept (>= 1); may be changed
+                                until the first add */
+  uint64_t next_seq, evictions;
+  int32_t *by_rrn, *by_stan; /* open addressing: slot + 1, 0 = empty */
   size_t buckets;            /* power of two */
 } iso__auth_log;
+
+/** How a reversal names its original: DE 90's STAN and transmission time
+ *  (with DE 41), else DE 37 (with DE 41).  The keys are entries with only
+ *  their identity filled. */
+typedef struct iso__original_keys {
+  bool has_de90, has_rrn;
+  iso__auth_entry by_de90, by_rrn;
+} iso__original_keys;
 
 /** Counters the participants keep (read by the admin endpoint). */
 typedef struct iso__issuer_counters {
   _Atomic uint64_t holds, captures, releases, refunds;
   _Atomic uint64_t reversal_unknown, reversal_repeated;
+  /* Originals not in the log, looked up in the journal: found (back in the
+   * log), not there, the journal failing (the reversal declined "96"). */
+  _Atomic uint64_t journal_found, journal_missed, journal_lookup_failures;
 } iso__issuer_counters;
 
 /** What every participant of the issuer shares. */
 typedef struct iso__issuer {
   const iso__card_book *book;  /* borrowed */
   _Atomic int64_t *available;  /* per card, minor units; owned */
-  iso__auth_log log;
+  iso__auth_log log;          /* log.limit may be changed before the
+                                  first authorization */
+  struct iso_journal_db *journal; /* borrowed; NULL: no journal, and a
+                                  reversal of an original evicted from the
+                                  log is acknowledged without effect */
   iso__issuer_counters counters;
   char yymm_now[5];            /* for expiry checks; set by init, may be
                                   changed (tests) */
@@ -130,7 +161,7 @@ int iso__issuer_apply_refund(iso__issuer *is, const iso_msg *request,
 
 /** The participants, one per file. */
 extern const iso_participant iso__p_fields, iso__p_route, iso__p_card,
-    iso__p_account, iso__p_reversal, iso__p_approval, iso__p_decline;
+    iso__p_account, iso__p_lookup, iso__p_reversal, iso__p_approval, iso__p_decline;
 
 /** A field's value as a NUL-terminated string in buf (cap bytes); false when
  *  absent or too long. */
@@ -157,16 +188,42 @@ bool iso__account_hold(iso__issuer *is, uint32_t card, int64_t amount);
 void iso__account_credit(iso__issuer *is, uint32_t card, int64_t amount);
 
 /** Authorization log. */
-int iso__auth_log_init(iso__auth_log *log);
+/** iso__auth_log_init -- an empty log keeping at most `limit` entries
+ *  (0: ISO__AUTH_LOG_DEFAULT).  0 or ISO_E_NOMEM. */
+int iso__auth_log_init(iso__auth_log *log, size_t limit);
 void iso__auth_log_free(iso__auth_log *log);
-/** Adds a committed authorization (copied).  0 or ISO_E_NOMEM. */
+/** Adds a committed authorization (copied), evicting the oldest when the
+ *  log is full; nothing when the same authorization (DE 41, 11, 7, 37) is
+ *  already there (admitted from the journal by a reversal).  0 or
+ *  ISO_E_NOMEM. */
 int iso__auth_log_add(iso__auth_log *log, const iso__auth_entry *e);
-/** Finds by DE 41 + DE 37, or (rrn NULL) by DE 41 + DE 11 + DE 7.  The
- *  entry stays valid until the log is freed. */
-iso__auth_entry *iso__auth_log_find(iso__auth_log *log, const char *terminal,
-                                    const char *rrn, const char *stan,
-                                    const char *when);
+/** Adds `e` unless an entry with its identity (DE 41 + DE 37, or DE 41 +
+ *  DE 11 + DE 7) is already there: an original found in the journal.
+ *  0 or ISO_E_NOMEM. */
+int iso__auth_log_admit(iso__auth_log *log, const iso__auth_entry *e);
+/** The outcome of a claim. */
+typedef enum iso__auth_claim {
+  ISO__CLAIM_UNKNOWN = 0, /* no such original in the log */
+  ISO__CLAIM_TAKEN,       /* *out is now REVERSING, held by the caller */
+  ISO__CLAIM_ALREADY      /* being reversed or reversed already */
+} iso__auth_claim;
+/** iso__auth_log_claim -- finds the original the keys name (the newest
+ *  match; DE 90 first) and, when CAPTURED, makes it REVERSING and gives it
+ *  to the caller, who must settle it.  A held entry stays valid (even if
+ *  evicted) until settled. */
+iso__auth_claim iso__auth_log_claim(iso__auth_log *log, const iso__original_keys *k,
+                                    iso__auth_entry **out);
+/** iso__auth_log_settle -- ends a claim: REVERSED (reversed true) or back to
+ *  CAPTURED; frees the entry if it was evicted meanwhile. */
+void iso__auth_log_settle(iso__auth_log *log, iso__auth_entry *e, bool reversed);
+/** iso__auth_log_mark_reversed -- marks the original the keys name
+ *  REVERSED (replaying history); false when it is not in the log. */
+bool iso__auth_log_mark_reversed(iso__auth_log *log, const iso__original_keys *k);
+/** iso__auth_log_has -- whether the original the keys name is in the log. */
+bool iso__auth_log_has(iso__auth_log *log, const iso__original_keys *k);
 /** Fills an entry's identity from an authorization request. */
 void iso__auth_entry_from(iso__auth_entry *e, const iso_msg *request);
+/** Reads how a reversal request names its original. */
+void iso__original_keys_from(iso__original_keys *k, const iso_msg *reversal);
 
 #endif

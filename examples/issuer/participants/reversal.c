@@ -11,40 +11,27 @@
  * effect (and counted).  Partial reversals (DE 95) are not supported: the
  * original's whole amount is released.
  *
- * Prepare claims the original (CAPTURED -> REVERSING, one compare-and-swap),
- * so two reversals of the same original racing on two loops refund once.
+ * Prepare claims the original (CAPTURED -> REVERSING, under the log's
+ * lock), so two reversals of the same original racing on two loops refund
+ * once.  An original too old for the log was brought back into it from the
+ * journal by the lookup participant (lookup.c) just before.
  * The refund is a persistent value ("card:amount") for recovery.
  */
 #include "examples/issuer/participants/issuer.h"
 
 #include <string.h>
 
-static iso__auth_entry *find_original(iso__issuer *is, const iso_msg *req) {
-  char terminal[16] = "", rrn[13], de90[43];
-  iso__field_str(req, 41, terminal, sizeof terminal);
-  if (iso__field_str(req, 90, de90, sizeof de90) && strlen(de90) == 42) {
-    char stan[7], when[11];
-    memcpy(stan, de90 + 4, 6);
-    stan[6] = '\0';
-    memcpy(when, de90 + 10, 10);
-    when[10] = '\0';
-    iso__auth_entry *e = iso__auth_log_find(&is->log, terminal, NULL, stan, when);
-    if (e) return e;
-  }
-  if (iso__field_str(req, 37, rrn, sizeof rrn))
-    return iso__auth_log_find(&is->log, terminal, rrn, NULL, NULL);
-  return NULL;
-}
-
 static int reversal_prepare(iso_tx *tx, void *data) {
   iso__issuer *is = data;
-  iso__auth_entry *orig = find_original(is, iso_tx_request(tx));
-  if (!orig) {
+  iso__original_keys k;
+  iso__original_keys_from(&k, iso_tx_request(tx));
+  iso__auth_entry *orig;
+  iso__auth_claim c = iso__auth_log_claim(&is->log, &k, &orig);
+  if (c == ISO__CLAIM_UNKNOWN) {
     atomic_fetch_add(&is->counters.reversal_unknown, 1);
     return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
   }
-  int expected = ISO__AUTH_CAPTURED;
-  if (!atomic_compare_exchange_strong(&orig->state, &expected, ISO__AUTH_REVERSING)) {
+  if (c == ISO__CLAIM_ALREADY) {
     atomic_fetch_add(&is->counters.reversal_repeated, 1);
     return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
   }
@@ -52,7 +39,7 @@ static int reversal_prepare(iso_tx *tx, void *data) {
   int n = iso__value_format(value, sizeof value, orig->card, orig->amount);
   if (n < 0 || iso_tx_set_persistent(tx, ISO__CTX_REFUND, value, (size_t)n) < 0 ||
       iso_tx_set(tx, ISO__CTX_ORIGINAL, orig, NULL) < 0) {
-    atomic_store(&orig->state, ISO__AUTH_CAPTURED);
+    iso__auth_log_settle(&is->log, orig, false);
     return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
   }
   return ISO_PREPARED;
@@ -69,15 +56,17 @@ static void reversal_commit(iso_tx *tx, void *data) {
       atomic_fetch_add(&is->counters.refunds, 1);
     return;
   }
-  atomic_store(&orig->state, ISO__AUTH_REVERSED);
-  iso__account_credit(is, orig->card, orig->amount);
+  uint32_t card = orig->card;
+  int64_t amount = orig->amount;
+  iso__auth_log_settle(&is->log, orig, true); /* orig may be freed */
+  iso__account_credit(is, card, amount);
   atomic_fetch_add(&is->counters.refunds, 1);
 }
 
 static void reversal_abort(iso_tx *tx, void *data) {
-  (void)data;
+  iso__issuer *is = data;
   iso__auth_entry *orig = iso_tx_get(tx, ISO__CTX_ORIGINAL);
-  if (orig && !iso_tx_is_recovery(tx)) atomic_store(&orig->state, ISO__AUTH_CAPTURED);
+  if (orig && !iso_tx_is_recovery(tx)) iso__auth_log_settle(&is->log, orig, false);
 }
 
 const iso_participant iso__p_reversal = {.name = "reversal",

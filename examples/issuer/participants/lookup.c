@@ -1,0 +1,146 @@
+/*
+ * examples/issuer/participants/lookup.c -- a reversal's original that the
+ * authorization log no longer holds (it keeps only the newest entries,
+ * authlog.c) is looked up in the journal and brought back into the log, so
+ * that the reversal participant, right after this one, claims and refunds it
+ * exactly as a recent one.
+ *
+ * The participant is ISO_PARTICIPANT_BLOCKING: its prepare runs on libuv's
+ * thread pool, never on a loop, because a journal query reads SQLite.  When
+ * the original is in the log (nearly always), it only checks that and
+ * returns.
+ *
+ * Refunding once: an original found in the journal enters the log REVERSED
+ * when the journal holds a committed reversal of it (a transaction decided
+ * commit with a "refund" value whose request names it by DE 90 or DE 37),
+ * CAPTURED otherwise; a reversal of it still in flight holds its log entry
+ * (REVERSING) and is found there.  Two reversals racing here both admit it,
+ * the log keeps one entry (iso__auth_log_admit), and the claim lets one
+ * refund.  A journal that cannot be read declines the reversal with "96", so
+ * the acquirer sends it again instead of taking "no effect" for an answer.
+ */
+#include "examples/issuer/participants/issuer.h"
+
+#include <string.h>
+
+#include "isoflow/journal.h"
+
+typedef struct search {
+  const iso__auth_entry *key;
+  bool by_rrn;
+  iso__auth_entry found;
+  uint64_t started_at;
+  bool have;
+} search;
+
+static bool committed_with(const iso_journal_row *row, const char *name,
+                           const iso_tx_value **out) {
+  if (!row->decided || row->decision != ISO_DECISION_COMMIT || !row->request) return false;
+  for (size_t i = 0; i < row->value_count; i++)
+    if (!strcmp(row->values[i].name, name)) {
+      *out = &row->values[i];
+      return true;
+    }
+  return false;
+}
+
+/* An authorization committed with a hold, matching the key (the query
+ * already matched DE 41 and DE 11 or DE 37); the newest one wins. */
+static int on_original(const iso_journal_row *row, void *data) {
+  search *s = data;
+  const iso_tx_value *hold;
+  if (!committed_with(row, ISO__CTX_HOLD, &hold)) return 0;
+  iso__auth_entry e;
+  iso__auth_entry_from(&e, row->request);
+  if (!s->by_rrn && strcmp(e.when, s->key->when)) return 0;
+  if (iso__value_parse(hold->data, hold->len, &e.card, &e.amount) < 0) return 0;
+  s->found = e;
+  s->started_at = row->started_at;
+  s->have = true;
+  return 0;
+}
+
+typedef struct reversed {
+  const iso__auth_entry *orig;
+  bool found;
+} reversed;
+
+/* A committed reversal that names orig stops the query (1). */
+static int on_reversal(const iso_journal_row *row, void *data) {
+  reversed *r = data;
+  const iso_tx_value *refund;
+  if (!committed_with(row, ISO__CTX_REFUND, &refund)) return 0;
+  iso__original_keys k;
+  iso__original_keys_from(&k, row->request);
+  const iso__auth_entry *o = r->orig;
+  bool names = (k.has_de90 && !strcmp(k.by_de90.stan, o->stan) &&
+                !strcmp(k.by_de90.when, o->when)) ||
+               (k.has_rrn && o->rrn[0] && !strcmp(k.by_rrn.rrn, o->rrn));
+  if (!names) return 0;
+  r->found = true;
+  return 1;
+}
+
+static int find_in_journal(struct iso_journal_db *db, const iso__original_keys *k,
+                           iso__auth_entry *out, bool *have) {
+  *have = false;
+  for (int pass = 0; pass < 2 && !*have; pass++) {
+    bool by_rrn = pass == 1;
+    if (by_rrn ? !k->has_rrn : !k->has_de90) continue;
+    search s = {.key = by_rrn ? &k->by_rrn : &k->by_de90, .by_rrn = by_rrn};
+    iso_journal_selection sel;
+    memset(&sel, 0, sizeof sel);
+    sel.terminal = s.key->terminal;
+    if (by_rrn)
+      sel.rrn = s.key->rrn;
+    else
+      sel.stan = s.key->stan;
+    int rc = iso_journal_query(db, &sel, on_original, &s);
+    if (rc < 0) return rc;
+    if (!s.have) continue;
+    /* Was it reversed?  Reversals that carry its RRN first (indexed), then
+     * every transaction of the terminal since the original. */
+    reversed r = {.orig = &s.found};
+    if (s.found.rrn[0]) {
+      memset(&sel, 0, sizeof sel);
+      sel.terminal = s.found.terminal;
+      sel.rrn = s.found.rrn;
+      rc = iso_journal_query(db, &sel, on_reversal, &r);
+      if (rc < 0) return rc;
+    }
+    if (!r.found) {
+      memset(&sel, 0, sizeof sel);
+      sel.terminal = s.found.terminal;
+      sel.since = s.started_at;
+      rc = iso_journal_query(db, &sel, on_reversal, &r);
+      if (rc < 0) return rc;
+    }
+    *out = s.found;
+    out->state = r.found ? ISO__AUTH_REVERSED : ISO__AUTH_CAPTURED;
+    *have = true;
+  }
+  return 0;
+}
+
+static int lookup_prepare(iso_tx *tx, void *data) {
+  iso__issuer *is = data;
+  iso__original_keys k;
+  if (!is->journal) return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
+  iso__original_keys_from(&k, iso_tx_request(tx));
+  if (iso__auth_log_has(&is->log, &k)) return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
+  iso__auth_entry orig;
+  bool have;
+  int rc = find_in_journal(is->journal, &k, &orig, &have);
+  if (rc == 0 && have) rc = iso__auth_log_admit(&is->log, &orig);
+  if (rc < 0) {
+    atomic_fetch_add(&is->counters.journal_lookup_failures, 1);
+    iso_tx_set_response_code(tx, "96");
+    return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
+  }
+  atomic_fetch_add(have ? &is->counters.journal_found : &is->counters.journal_missed, 1);
+  return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
+}
+
+const iso_participant iso__p_lookup = {.name = "original-lookup",
+                                       .flags = ISO_PARTICIPANT_BLOCKING,
+                                       .prepare = lookup_prepare};
