@@ -337,26 +337,37 @@ static void respond_before_durable_when_configured(void **state) {
   env_end(&e);
 }
 
+/* Runs one 0100 to completion through a fresh flow and keeps what the fake
+ * journal learned of it (key, fingerprint, response code): the journal of a
+ * process that has since stopped. */
+static void journal_one_completed(fake *out) {
+  env e;
+  env_init(&e, NULL, true);
+  fx_done d;
+  submit(&e, "0100", "000000000100", &d);
+  spin(&e, 5);
+  durable_from_thread(e.jr.tickets[0], 0);
+  assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+  *out = e.jr;
+  env_end(&e);
+}
+
+/* Makes e's fake journal lookup find `learned`'s key, with the given
+ * fingerprint and stored response code. */
+static void fake_knows(env *e, const fake *learned, uint64_t fingerprint, const char *rc) {
+  memcpy(e->jr.key, learned->key, learned->key_len);
+  e->jr.key_len = learned->key_len;
+  e->jr.fingerprint = fingerprint;
+  memcpy(e->jr.rc, rc, 3);
+}
+
 static void lookup_after_restart_replays(void **state) {
   (void)state;
   fake saved;
-  {
-    env e;
-    env_init(&e, NULL, true);
-    fx_done d;
-    submit(&e, "0100", "000000000100", &d);
-    spin(&e, 5);
-    durable_from_thread(e.jr.tickets[0], 0);
-    assert_true(fx_run_until(&e.loop, &d.calls, 5000));
-    saved = e.jr;
-    env_end(&e);
-  }
+  journal_one_completed(&saved);
   env e;
   env_init(&e, NULL, true);
-  memcpy(e.jr.key, saved.key, saved.key_len);
-  e.jr.key_len = saved.key_len;
-  e.jr.fingerprint = saved.fingerprint;
-  memcpy(e.jr.rc, saved.rc, 3);
+  fake_knows(&e, &saved, saved.fingerprint, saved.rc);
   fx_done d;
   /* A repeat MTI unknown to the store is looked up: found with the same
    * fingerprint, it gets the stored response. */
@@ -414,23 +425,10 @@ static void submit_packed(env *e, const char *mti, packed_done *d) {
 static void duplicate_echoes_its_own_pan(void **state) {
   (void)state;
   fake saved;
-  {
-    env e;
-    env_init(&e, NULL, true);
-    fx_done d;
-    submit(&e, "0100", "000000000100", &d);
-    spin(&e, 5);
-    durable_from_thread(e.jr.tickets[0], 0);
-    assert_true(fx_run_until(&e.loop, &d.calls, 5000));
-    saved = e.jr;
-    env_end(&e);
-  }
+  journal_one_completed(&saved);
   env e;
   env_init(&e, NULL, true);
-  memcpy(e.jr.key, saved.key, saved.key_len);
-  e.jr.key_len = saved.key_len;
-  e.jr.fingerprint = saved.fingerprint;
-  memcpy(e.jr.rc, saved.rc, 3);
+  fake_knows(&e, &saved, saved.fingerprint, saved.rc);
   e.jr.masked_pan = true;
   packed_done d;
   submit_packed(&e, "0101", &d);
@@ -451,24 +449,12 @@ static void duplicate_echoes_its_own_pan(void **state) {
 static void lookup_always_finds_plain_retransmission(void **state) {
   (void)state;
   fake learned;
-  {
-    env e;
-    env_init(&e, NULL, true);
-    fx_done d;
-    submit(&e, "0100", "000000000100", &d);
-    spin(&e, 5);
-    durable_from_thread(e.jr.tickets[0], 0);
-    assert_true(fx_run_until(&e.loop, &d.calls, 5000));
-    learned = e.jr;
-    env_end(&e);
-  }
+  journal_one_completed(&learned);
   /* Default policy: a plain 0100 unknown to the store is not looked up. */
   {
     env e;
     env_init(&e, NULL, true);
-    memcpy(e.jr.key, learned.key, learned.key_len);
-    e.jr.key_len = learned.key_len;
-    e.jr.fingerprint = learned.fingerprint;
+    fake_knows(&e, &learned, learned.fingerprint, learned.rc);
     fx_done d;
     submit(&e, "0100", "000000000100", &d);
     spin(&e, 5);
@@ -484,10 +470,7 @@ static void lookup_always_finds_plain_retransmission(void **state) {
   cfg.journal_lookup = ISO_LOOKUP_ALWAYS;
   env e;
   env_init(&e, &cfg, true);
-  memcpy(e.jr.key, learned.key, learned.key_len);
-  e.jr.key_len = learned.key_len;
-  e.jr.fingerprint = learned.fingerprint;
-  memcpy(e.jr.rc, "00", 3);
+  fake_knows(&e, &learned, learned.fingerprint, "00");
   fx_done d;
   submit(&e, "0100", "000000000100", &d);
   assert_true(fx_run_until(&e.loop, &d.calls, 5000));
@@ -523,10 +506,7 @@ static void lookup_mismatch_miss_and_failure(void **state) {
   env_init(&e, NULL, true);
   fx_done d;
   /* Found under the same key with another fingerprint: 94, never run. */
-  memcpy(e.jr.key, learned.key, learned.key_len);
-  e.jr.key_len = learned.key_len;
-  e.jr.fingerprint = learned.fingerprint ^ 1;
-  memcpy(e.jr.rc, "00", 3);
+  fake_knows(&e, &learned, learned.fingerprint ^ 1, "00");
   submit(&e, "0101", "000000000100", &d);
   assert_true(fx_run_until(&e.loop, &d.calls, 5000));
   assert_int_equal(d.status, ISO_E_FINGERPRINT);
