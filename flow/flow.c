@@ -190,8 +190,15 @@ int iso_flow_start(iso_flow *flow) {
 }
 
 iso__loop_stats *iso__flow_stats_new(iso_flow *f) {
-  iso__loop_stats *st = calloc(1, sizeof *st);
+  uv_mutex_lock(&f->lock);
+  iso__loop_stats *st = f->stats;
+  while (st && st->in_use) st = st->next;
+  if (st) st->in_use = true;
+  uv_mutex_unlock(&f->lock);
+  if (st) return st;
+  st = calloc(1, sizeof *st);
   if (!st) return NULL;
+  st->in_use = true;
   st->nhists = ((size_t)f->nparts + 1) * ISO_PHASE__COUNT;
   st->hists = calloc(st->nhists, sizeof *st->hists);
   if (!st->hists) {
@@ -203,6 +210,14 @@ iso__loop_stats *iso__flow_stats_new(iso_flow *f) {
   f->stats = st;
   uv_mutex_unlock(&f->lock);
   return st;
+}
+
+void iso__flow_stats_release(iso_flow *f, iso__loop_stats *st) {
+  /* The lock also orders the closed loop's plain writes to its histograms
+   * before the next owner's, on whichever thread that runs. */
+  uv_mutex_lock(&f->lock);
+  st->in_use = false;
+  uv_mutex_unlock(&f->lock);
 }
 
 void iso_flow_stats_get(const iso_flow *flow, iso_flow_stats *out) {

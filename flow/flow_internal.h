@@ -44,9 +44,14 @@ typedef struct iso__group {
 } iso__group;
 
 /* Per-loop counters and histograms; owned by the flow so that they outlive
- * the loop (closed loops still count in the merged figures). */
+ * the loop (closed loops still count in the merged figures).  A closed
+ * loop's block is handed to the next loop that opens, which counts on
+ * from there: a flow whose loops come and go (a server loop closes its
+ * flow loop whenever its last connection goes) keeps as many blocks as it
+ * ever had loops open at once, not one per loop it ever opened. */
 typedef struct iso__loop_stats {
   struct iso__loop_stats *next;
+  bool in_use; /* a live loop writes it; guarded by the flow's lock */
   _Atomic uint64_t submitted, started, committed, aborted, in_flight, paused,
       overload_declined, deadline_expired, participant_timeouts, dup_in_flight,
       dup_completed, dup_from_journal, repeat_as_original,
@@ -82,7 +87,10 @@ struct iso_flow {
 /* flow.c */
 int iso__flow_find_group(const iso_flow *f, const char *name, size_t len);
 int iso__flow_find_part(const iso_flow *f, const char *name);
+/* A stats block for a loop that opens: a closed loop's, else a new one. */
 iso__loop_stats *iso__flow_stats_new(iso_flow *f);
+/* The loop that wrote st is closed: st goes to the next loop that opens. */
+void iso__flow_stats_release(iso_flow *f, iso__loop_stats *st);
 
 /* ---- the transaction record ------------------------------------------ */
 

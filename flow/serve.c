@@ -120,6 +120,7 @@ int iso_flow_loop_new(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **out) {
     return ISO_E_NOMEM;
   }
   if (uv_async_init(loop, &fl->async, on_async) != 0) {
+    iso__flow_stats_release(flow, fl->stats);
     free(fl);
     return ISO_E_NOMEM;
   }
@@ -144,6 +145,9 @@ static void on_handle_closed(uv_handle_t *h) {
     fl->free_work = w->next_free;
     free(w);
   }
+  /* Every transaction of this loop is released: nothing writes its stats
+   * any more. */
+  iso__flow_stats_release(fl->flow, fl->stats);
   if (fl->close_cb) fl->close_cb(fl, fl->close_data);
   free(fl);
 }
