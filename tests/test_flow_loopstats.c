@@ -4,7 +4,8 @@
  * the next loop that opens, so the flow keeps one block per loop open at
  * once (not one per loop ever opened: a server loop opens a flow loop for
  * every burst of connections), and the merged figures still count every
- * transaction of every loop, closed or not.
+ * transaction of every loop, closed or not.  Also through a flow server,
+ * whose loop opens a flow loop for each burst of connections.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 
 #include "flow/flow_internal.h"
 #include "isoflow/flow.h"
+#include "support/conn_harness.h"
 #include "support/flow_fixture.h"
 
 static size_t stats_blocks(const iso_flow *f) {
@@ -124,10 +126,73 @@ static void loops_open_at_once_have_their_own(void **state) {
   iso_flow_free(f);
 }
 
+/* Runs loop until no loop of f holds a stats block (its flow loop closed). */
+static bool run_until_released(uv_loop_t *loop, const iso_flow *f) {
+  for (int i = 0; i < 2000; i++) {
+    bool busy = false;
+    for (const iso__loop_stats *st = f->stats; st; st = st->next)
+      busy = busy || st->in_use;
+    if (!busy) return true;
+    th_run_for(loop, 1);
+  }
+  return false;
+}
+
+static bool served_closed;
+static void on_served_closed(void *data) {
+  (void)data;
+  served_closed = true;
+}
+
+/* Twenty clients one after the other, each with one request: the server's
+ * loop opens and closes a flow loop for each, and the flow keeps one
+ * block. */
+static void a_served_flow_keeps_one_block_per_loop(void **state) {
+  (void)state;
+  fx_part p = {.name = "approve", .result = ISO_PREPARED};
+  iso_flow *f = new_flow(&p);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  iso_flow_serve_opts so;
+  memset(&so, 0, sizeof so);
+  so.server.conn = th_conn_opts();
+  so.server.loop = &loop;
+  struct sockaddr_in a = th_addr(0);
+  iso_flow_server *fs;
+  assert_int_equal(iso_flow_serve(f, &so, (struct sockaddr *)&a, &fs), 0);
+  for (int i = 0; i < 20; i++) {
+    th_client c;
+    iso_conn_opts co = th_conn_opts();
+    assert_int_equal(th_client_connect(&c, &loop, &co,
+                                       iso_flow_server_port(fs)), 0);
+    th_result r = {0};
+    char stan[7];
+    snprintf(stan, sizeof stan, "%06d", i + 1);
+    assert_int_equal(th_request(c.conn, stan, 2000, &r), 0);
+    assert_true(th_run_until(&loop, &r.done, 3000));
+    assert_int_equal(r.status, 0);
+    th_client_close(&c, &loop, ISO_CLOSE_NOW);
+    assert_true(run_until_released(&loop, f));
+    assert_int_equal(stats_blocks(f), 1);
+  }
+  served_closed = false;
+  iso_flow_server_close(fs, on_served_closed, NULL);
+  assert_true(th_run_until(&loop, &served_closed, 3000));
+  iso_flow_stats st;
+  iso_flow_stats_get(f, &st);
+  assert_int_equal(st.committed, 20);
+  iso_latency l;
+  assert_int_equal(iso_flow_latency(f, NULL, ISO_PHASE_TOTAL, &l), 0);
+  assert_int_equal(l.count, 20);
+  iso_flow_free(f);
+  th_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(a_closed_loops_block_is_reused),
       cmocka_unit_test(loops_open_at_once_have_their_own),
+      cmocka_unit_test(a_served_flow_keeps_one_block_per_loop),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
