@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 #include "support/tls_certs.h"
 
 static th_certs certs;
@@ -86,27 +87,23 @@ static void names_are_stable(void **state) {
 /* The client closes: "local" on its side, "peer_closed" on the server's. */
 static void local_close_and_peer_closed(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
   th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  assert_int_equal(th_request(l.tc.conn, "000001", 0, &r), 0);
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   iso_close_reason reason;
-  assert_int_equal(iso_conn_close_reason(tc.conn, &reason), ISO_E_STATE);
-  iso_conn *c = tc.conn;
+  assert_int_equal(iso_conn_close_reason(l.tc.conn, &reason), ISO_E_STATE);
+  iso_conn *c = l.tc.conn;
   iso_conn_ref(c);
-  th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_GRACEFUL);
   assert_closed_as(c, ISO_CLOSED_LOCAL);
   iso_conn_unref(c);
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_PEER], 1);
   assert_int_equal(st.failed, 0);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_server_close(&l.ts, &l.loop);
+  th_loop_close(&l.loop);
 }
 
 /* A client against a raw peer that writes `bytes` (after the client's first
@@ -150,22 +147,16 @@ static void framing_reasons(void **state) {
  * the server, "peer_closed" on the client. */
 static void read_timeout(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   iso_conn_opts so = th_conn_opts();
   so.read_timeout_ms = 100;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
-  assert_true(th_run_count(&loop, &tc.closed, 1, 3000));
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  th_link l;
+  th_link_open(&l, TH_ECHO, &so, NULL);
+  assert_true(th_run_count(&l.loop, &l.tc.closed, 1, 3000));
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_READ_TIMEOUT], 1);
   assert_int_equal(st.failed, 1);
-  assert_closed_as(tc.conn, ISO_CLOSED_PEER);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  assert_closed_as(l.tc.conn, ISO_CLOSED_PEER);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* A blocking-connected, then non-blocking, socket to 127.0.0.1:port (the
@@ -418,22 +409,18 @@ static void connect_reasons(void **state) {
  * clients see their peer close. */
 static void server_shutdown(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
-  assert_true(th_run_count(&loop, &ts.connections, 1, 2000));
-  iso_conn *sc = ts.last_conn;
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
+  assert_true(th_run_count(&l.loop, &l.ts.connections, 1, 2000));
+  iso_conn *sc = l.ts.last_conn;
   iso_conn_ref(sc);
-  th_server_close(&ts, &loop);
+  th_server_close(&l.ts, &l.loop);
   assert_closed_as(sc, ISO_CLOSED_SHUTDOWN);
   iso_conn_unref(sc);
-  assert_true(th_run_count(&loop, &tc.closed, 1, 2000));
-  assert_closed_as(tc.conn, ISO_CLOSED_PEER);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_loop_close(&loop);
+  assert_true(th_run_count(&l.loop, &l.tc.closed, 1, 2000));
+  assert_closed_as(l.tc.conn, ISO_CLOSED_PEER);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
+  th_loop_close(&l.loop);
 }
 
 int main(void) {

@@ -16,6 +16,7 @@
 
 #include "conn/conn_internal.h"
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 
 /* Connects a client to a raw peer that writes `bytes`; returns the client
  * after its link went down (or 3 s). */
@@ -241,12 +242,8 @@ static void injected_accept_failure_does_not_stop_accepting(void **state) {
  * descriptors are free again, it accepts. */
 static void emfile_then_accepting_again(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
 
   struct rlimit old, low;
   getrlimit(RLIMIT_NOFILE, &old);
@@ -265,22 +262,20 @@ static void emfile_then_accepting_again(void **state) {
   iso_conn_opts o = th_conn_opts();
   /* TCP completes in the kernel's backlog; the server cannot accept it, and
    * libuv's reserve-descriptor trick drops it, so the client sees the end */
-  assert_int_equal(th_client_connect(&lost, &loop, &o, ts.port), 0);
-  assert_true(th_run_count(&loop, &lost.closed, 1, 2000));
-  assert_int_equal(ts.connections, 1);
+  assert_int_equal(th_client_connect(&lost, &l.loop, &o, l.ts.port), 0);
+  assert_true(th_run_count(&l.loop, &lost.closed, 1, 2000));
+  assert_int_equal(l.ts.connections, 1);
   while (nfds) close(fds[--nfds]);
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-  th_client_close(&lost, &loop, ISO_CLOSE_NOW);
+  th_client_close(&lost, &l.loop, ISO_CLOSE_NOW);
   th_client again;
-  assert_int_equal(th_client_connect(&again, &loop, NULL, ts.port), 0);
+  assert_int_equal(th_client_connect(&again, &l.loop, NULL, l.ts.port), 0);
   th_result r;
   assert_int_equal(th_request(again.conn, "000002", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   assert_int_equal(r.status, 0);
-  th_client_close(&again, &loop, ISO_CLOSE_NOW);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_client_close(&again, &l.loop, ISO_CLOSE_NOW);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* A peer that never reads: once max_output bytes wait, sends are refused at

@@ -1,0 +1,24 @@
+/*
+ * tests/support/conn_link.c -- a loop, a test server and one client
+ * connected to it (see conn_link.h).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "support/conn_link.h"
+
+void th_link_open(th_link *l, th_mode mode, const iso_conn_opts *server_opts,
+                  iso_conn_opts *client_opts) {
+  assert_int_equal(uv_loop_init(&l->loop), 0);
+  th_server_start(&l->ts, &l->loop, server_opts, mode);
+  assert_int_equal(th_client_connect(&l->tc, &l->loop, client_opts, l->ts.port), 0);
+}
+
+void th_link_close(th_link *l, iso_close_how how) {
+  if (l->tc.conn) th_client_close(&l->tc, &l->loop, how);
+  th_server_close(&l->ts, &l->loop);
+  th_loop_close(&l->loop);
+}

@@ -1,0 +1,33 @@
+/*
+ * tests/support/conn_link.h -- a loop, a test server and one client
+ * connected to it: the set-up most conn suites start from, and its orderly
+ * end.  Built on conn_harness (th_server, th_client); everything runs on the
+ * link's own loop in the test's thread.
+ */
+#ifndef ISOFLOW_TESTS_CONN_LINK_H
+#define ISOFLOW_TESTS_CONN_LINK_H
+
+#include <uv.h>
+
+#include "isoflow/conn.h"
+#include "support/conn_harness.h"
+
+typedef struct th_link {
+  uv_loop_t loop;
+  th_server ts; /* the server, answering by its th_mode */
+  th_client tc; /* the client connected to it */
+} th_link;
+
+/* Initialises l->loop, starts a server on it that answers by `mode`, with
+ * server_opts (NULL: th_conn_opts()), and connects a client to it with
+ * client_opts (NULL: th_conn_opts()).  Asserts that the client connected
+ * (status 0); a test that expects a connect to fail uses th_client_connect.
+ * l lives on the caller's stack and must not move until th_link_close. */
+void th_link_open(th_link *l, th_mode mode, const iso_conn_opts *server_opts,
+                  iso_conn_opts *client_opts);
+
+/* Closes the client with `how` (unless the test already closed it), then
+ * the server, then the loop, asserting that no handle was left open. */
+void th_link_close(th_link *l, iso_close_how how);
+
+#endif
