@@ -13,25 +13,11 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
-
-/* Runs on the worker threads: touches nothing shared. */
-static void echo_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
-  if (kind != ISO_INBOUND_REQUEST) return;
-  uint8_t out[256];
-  size_t n = th_answer_payload(f->payload, f->len, out, sizeof out);
-  iso_frame r = {NULL, 0, out, (uint32_t)n};
-  iso_conn_send(conn, &r);
-}
+#include "support/worker_server.h"
 
 static void workers_serve_many_clients(void **state) {
   (void)state;
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = echo_inbound;
-  so.workers = 2;
-  struct sockaddr_in a = th_addr(0);
-  iso_server *server;
-  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &server), 0);
+  iso_server *server = th_worker_server_start(2, NULL);
   int port = iso_server_port(server);
 
   uv_loop_t loop;
@@ -69,13 +55,7 @@ static void workers_serve_many_clients(void **state) {
 /* Closing the server with clients still connected: they see the end. */
 static void close_with_clients_connected(void **state) {
   (void)state;
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = echo_inbound;
-  so.workers = 2;
-  struct sockaddr_in a = th_addr(0);
-  iso_server *server;
-  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &server), 0);
+  iso_server *server = th_worker_server_start(2, NULL);
   uv_loop_t loop;
   uv_loop_init(&loop);
   th_client tc[4];
