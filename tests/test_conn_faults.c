@@ -129,10 +129,7 @@ static void one_byte_at_a_time(void **state) {
   th_raw_start(&raw, &loop);
   th_client tc;
   assert_int_equal(th_client_connect(&tc, &loop, NULL, raw.port), 0);
-  th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 5000));
-  assert_int_equal(r.status, 0);
+  th_result r = th_request_answered(&loop, tc.conn, "000001", 5000);
   assert_string_equal(r.stan, "000001");
   assert_true(th_run_count(&loop, &tc.failed, 1, 5000));
   assert_int_equal(tc.down_status, ISO_E_FRAME_TOO_LARGE);
@@ -161,10 +158,7 @@ static void server_fails_bad_client_and_keeps_serving(void **state) {
   uv_close((uv_handle_t *)&raw, NULL);
   th_client tc;
   assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  th_request_answered(&loop, tc.conn, "000001", 2000);
   iso_conn_stats st;
   iso_server_stats_read(ts.server, &st);
   assert_int_equal(st.accepted, 2);
@@ -213,29 +207,23 @@ static void connection_limit_refuses_past_it(void **state) {
 
 static void injected_accept_failure_does_not_stop_accepting(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  iso__server_inject_accept_failures(ts.server, 2);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
+  iso__server_inject_accept_failures(l.ts.server, 2);
   th_client bad[2], good;
   for (int i = 0; i < 2; i++) {
-    assert_int_equal(th_client_connect(&bad[i], &loop, NULL, ts.port), 0);
-    assert_true(th_run_count(&loop, &bad[i].closed, 1, 2000));
+    assert_int_equal(th_client_connect(&bad[i], &l.loop, NULL, l.ts.port), 0);
+    assert_true(th_run_count(&l.loop, &bad[i].closed, 1, 2000));
   }
-  assert_int_equal(th_client_connect(&good, &loop, NULL, ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(good.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  assert_int_equal(th_client_connect(&good, &l.loop, NULL, l.ts.port), 0);
+  th_request_answered(&l.loop, good.conn, "000001", 2000);
   iso_conn_stats st;
-  iso_server_stats_read(ts.server, &st);
+  iso_server_stats_read(l.ts.server, &st);
   assert_int_equal(st.accept_errors, 2);
   assert_int_equal(st.accepted, 1);
-  for (int i = 0; i < 2; i++) th_client_close(&bad[i], &loop, ISO_CLOSE_NOW);
-  th_client_close(&good, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  for (int i = 0; i < 2; i++) th_client_close(&bad[i], &l.loop, ISO_CLOSE_NOW);
+  th_client_close(&good, &l.loop, ISO_CLOSE_NOW);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* Real descriptor exhaustion: the server's accept hits EMFILE; once
@@ -270,10 +258,7 @@ static void emfile_then_accepting_again(void **state) {
   th_client_close(&lost, &l.loop, ISO_CLOSE_NOW);
   th_client again;
   assert_int_equal(th_client_connect(&again, &l.loop, NULL, l.ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(again.conn, "000002", 0, &r), 0);
-  assert_true(th_run_until(&l.loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  th_request_answered(&l.loop, again.conn, "000002", 2000);
   th_client_close(&again, &l.loop, ISO_CLOSE_NOW);
   th_link_close(&l, ISO_CLOSE_NOW);
 }

@@ -150,10 +150,7 @@ static void server_sends_request_to_client(void **state) {
   assert_string_equal(r.stan, "123456");
   assert_int_equal(client_answered, 1);
   /* and the client's own requests still work both ways at once */
-  th_result c;
-  assert_int_equal(th_request(l.tc.conn, "000100", 0, &c), 0);
-  assert_true(th_run_until(&l.loop, &c.done, 2000));
-  assert_int_equal(c.status, 0);
+  th_request_answered(&l.loop, l.tc.conn, "000100", 2000);
   iso_conn_stats st;
   iso_server_stats_read(l.ts.server, &st);
   assert_int_equal(st.sent, 1);
@@ -232,10 +229,7 @@ static void key_by_user_function(void **state) {
   o.match.fn_data = &calls;
   th_link l;
   th_link_open(&l, TH_ECHO, NULL, &o);
-  th_result r;
-  assert_int_equal(th_request(l.tc.conn, "000321", 0, &r), 0);
-  assert_true(th_run_until(&l.loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  th_request_answered(&l.loop, l.tc.conn, "000321", 2000);
   assert_int_equal(calls, 2); /* the request, then the response */
   th_link_close(&l, ISO_CLOSE_GRACEFUL);
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 #include "support/worker_server.h"
 
 static void workers_serve_many_clients(void **state) {
@@ -73,14 +74,12 @@ static void close_with_clients_connected(void **state) {
 
 static void bind_conflict_fails(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
   iso_server_opts so = {0};
   so.conn = th_conn_opts();
-  so.loop = &loop;
-  struct sockaddr_in a = th_addr(ts.port);
+  so.loop = &l.loop;
+  struct sockaddr_in a = th_addr(l.ts.port);
   iso_server *second;
   assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &second), ISO_E_IO);
   so.loop = NULL;
@@ -88,8 +87,7 @@ static void bind_conflict_fails(void **state) {
   assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &second), ISO_E_IO);
   so.conn.spec = NULL;
   assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &second), ISO_E_INVAL);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 int main(void) {

@@ -305,6 +305,15 @@ int th_request(iso_conn *conn, const char *stan, uint32_t timeout_ms, th_result 
   return iso_conn_request(conn, &f, timeout_ms, th_on_response, r);
 }
 
+th_result th_request_answered(uv_loop_t *loop, iso_conn *conn, const char *stan,
+                              unsigned wait_ms) {
+  th_result r;
+  assert_int_equal(th_request(conn, stan, 0, &r), 0);
+  assert_true(th_run_until(loop, &r.done, wait_ms));
+  assert_int_equal(r.status, 0);
+  return r;
+}
+
 /* ---- raw peer --------------------------------------------------------- */
 
 static void raw_handle_closed(uv_handle_t *h) {

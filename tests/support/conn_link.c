@@ -5,15 +5,21 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "support/conn_link.h"
 
-void th_link_open(th_link *l, th_mode mode, const iso_conn_opts *server_opts,
-                  iso_conn_opts *client_opts) {
+void th_link_serve(th_link *l, th_mode mode, const iso_conn_opts *server_opts) {
   assert_int_equal(uv_loop_init(&l->loop), 0);
   th_server_start(&l->ts, &l->loop, server_opts, mode);
+  memset(&l->tc, 0, sizeof l->tc);
+}
+
+void th_link_open(th_link *l, th_mode mode, const iso_conn_opts *server_opts,
+                  iso_conn_opts *client_opts) {
+  th_link_serve(l, mode, server_opts);
   assert_int_equal(th_client_connect(&l->tc, &l->loop, client_opts, l->ts.port), 0);
 }
 

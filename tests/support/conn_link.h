@@ -18,16 +18,21 @@ typedef struct th_link {
   th_client tc; /* the client connected to it */
 } th_link;
 
-/* Initialises l->loop, starts a server on it that answers by `mode`, with
- * server_opts (NULL: th_conn_opts()), and connects a client to it with
- * client_opts (NULL: th_conn_opts()).  Asserts that the client connected
- * (status 0); a test that expects a connect to fail uses th_client_connect.
- * l lives on the caller's stack and must not move until th_link_close. */
+/* Initialises l->loop and starts a server on it that answers by `mode`,
+ * with server_opts (NULL: th_conn_opts()); no client yet (l->tc.conn is
+ * NULL: the test connects its own, or uses th_link_open). */
+void th_link_serve(th_link *l, th_mode mode, const iso_conn_opts *server_opts);
+
+/* th_link_serve, then connects l->tc to the server with client_opts (NULL:
+ * th_conn_opts()).  Asserts that the client connected (status 0); a test
+ * that expects a connect to fail uses th_link_serve and th_client_connect.
+ * l must not move until th_link_close. */
 void th_link_open(th_link *l, th_mode mode, const iso_conn_opts *server_opts,
                   iso_conn_opts *client_opts);
 
-/* Closes the client with `how` (unless the test already closed it), then
- * the server, then the loop, asserting that no handle was left open. */
+/* Closes the client with `how` (unless there is none, or the test already
+ * closed it with th_client_close), then the server, then the loop,
+ * asserting that no handle was left open. */
 void th_link_close(th_link *l, iso_close_how how);
 
 #endif
