@@ -39,11 +39,8 @@ static void on_failed(iso_journal_db *db, int status, size_t count, void *data) 
 static void rig_open(rig *r, const char *name, const char *vfs) {
   memset(r, 0, sizeof *r);
   char path[300];
-  jt_path(path, sizeof path, name);
   iso_journal_config jc;
-  iso_journal_config_init(&jc);
-  jc.path = path;
-  jc.spec = iso_spec_builtin("iso87a");
+  jt_config(&jc, path, sizeof path, name);
   jc.vfs = vfs;
   jc.busy_timeout_ms = 50;
   jc.failed = on_failed;
