@@ -111,26 +111,19 @@ static void local_close_and_peer_closed(void **state) {
  * must end for `want`. */
 static void client_against_raw(const char *bytes, size_t len, bool close_after, bool ask,
                                uint8_t frame_kind, iso_close_reason want) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  memcpy(raw.bytes, bytes, len);
-  raw.len = len;
-  raw.close_after = close_after;
-  raw.wait_for_request = ask;
-  th_raw_start(&raw, &loop);
+  th_raw_link l;
+  th_raw_link_init(&l, bytes, len);
+  l.raw.close_after = close_after;
+  l.raw.wait_for_request = ask;
   iso_conn_opts o = th_conn_opts();
   o.framing.kind = frame_kind;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, raw.port), 0);
+  th_raw_link_open(&l, &o);
   th_result r;
-  if (ask) assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  for (int i = 0; i < 300 && tc.closed + tc.failed == 0; i++) th_run_for(&loop, 10);
-  assert_int_equal(tc.closed + tc.failed, 1);
-  assert_closed_as(tc.conn, want);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  if (ask) assert_int_equal(th_request(l.tc.conn, "000001", 0, &r), 0);
+  for (int i = 0; i < 300 && l.tc.closed + l.tc.failed == 0; i++) th_run_for(&l.loop, 10);
+  assert_int_equal(l.tc.closed + l.tc.failed, 1);
+  assert_closed_as(l.tc.conn, want);
+  th_raw_link_close(&l);
 }
 
 static void framing_reasons(void **state) {
