@@ -55,12 +55,7 @@ static void env_end(env *e) {
 
 static void submit(env *e, iso_flow_loop *fl, const char *mti,
                    const char *stan, const char *amount, fx_done *d) {
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, mti, stan, amount);
-  memset(d, 0, sizeof *d);
-  assert_int_equal(iso_flow_submit(fl ? fl : e->fl, &m, 0, fx_on_done, d), 0);
-  iso_msg_cleanup(&m); /* copied by submit */
+  fx_submit(fl ? fl : e->fl, mti, stan, amount, d);
 }
 
 static void wait_done(env *e, fx_done *d) {

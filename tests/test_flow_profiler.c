@@ -205,11 +205,8 @@ static void names_are_escaped(void **state) {
   assert_int_equal(iso_flow_start(f), 0);
   iso_flow_loop *fl;
   assert_int_equal(iso_flow_loop_new(f, &loop, &fl), 0);
-  iso_msg m;
-  iso_msg_init(&m, cfg.spec);
-  fx_request(&m, "0100", "000001", "000000000100");
-  fx_done d = {0};
-  assert_int_equal(iso_flow_submit(fl, &m, 0, fx_on_done, &d), 0);
+  fx_done d;
+  fx_submit(fl, "0100", "000001", "000000000100", &d);
   assert_true(fx_run_until(&loop, &d.calls, 5000));
   char big[8192];
   size_t len;
@@ -222,7 +219,6 @@ static void names_are_escaped(void **state) {
   assert_non_null(strstr(big, "flow=\"say \\\"hi\\\"\",participant="
                               "\"back\\\\slash\""));
   fx_close(&loop, fl);
-  iso_msg_cleanup(&m);
   iso_flow_free(f);
 }
 

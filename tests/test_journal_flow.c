@@ -69,12 +69,8 @@ static void rig_close(rig *r) {
 
 /* Submits one request and runs the loop until it is answered. */
 static fx_done submit(rig *r, const char *stan) {
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, "0200", stan, "000000001000");
-  fx_done d = {0};
-  assert_int_equal(iso_flow_submit(r->fl, &m, 0, fx_on_done, &d), 0);
-  iso_msg_cleanup(&m);
+  fx_done d;
+  fx_submit(r->fl, "0200", stan, "000000001000", &d);
   assert_true(fx_run_until(&r->loop, &d.calls, 5000));
   return d;
 }

@@ -113,6 +113,16 @@ void fx_on_done(iso_tx *tx, int status, const iso_msg *response, void *data) {
   }
 }
 
+void fx_submit(iso_flow_loop *fl, const char *mti, const char *stan,
+               const char *amount, fx_done *d) {
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, mti, stan, amount);
+  memset(d, 0, sizeof *d);
+  assert_int_equal(iso_flow_submit(fl, &m, 0, fx_on_done, d), 0);
+  iso_msg_cleanup(&m);
+}
+
 bool fx_run_until(uv_loop_t *loop, const int *flag, unsigned timeout_ms) {
   uint64_t start = uv_hrtime();
   while (!*flag) {

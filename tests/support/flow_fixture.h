@@ -62,6 +62,12 @@ typedef struct fx_done {
 /* An iso_tx_done_cb filling the fx_done passed as data. */
 void fx_on_done(iso_tx *tx, int status, const iso_msg *response, void *data);
 
+/* Submits an iso87a request (fx_request: mti, stan, amount) on fl, with
+ * fx_on_done filling d (zeroed first); asserts that the flow took it.  The
+ * flow copies the request. */
+void fx_submit(iso_flow_loop *fl, const char *mti, const char *stan,
+               const char *amount, fx_done *d);
+
 /* Runs loop until *flag becomes nonzero or timeout_ms passes; returns
  * whether the flag was set. */
 bool fx_run_until(uv_loop_t *loop, const int *flag, unsigned timeout_ms);
