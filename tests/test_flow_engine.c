@@ -48,8 +48,7 @@ static void env_group(env *e, const char *group, fx_part *p) {
 }
 
 static void env_start(env *e) {
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
 }
 
 /* Adds the participants, a NULL-terminated list, in order, then starts the
@@ -70,8 +69,7 @@ static void env_run(env *e, fx_done *d) {
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
   iso_msg_cleanup(&e->req);
 }
 

@@ -43,14 +43,12 @@ static void env_init(env *e, iso_flow_config *cfg, int result) {
   iso_participant ip = fx_participant(&e->part);
   ip.commit = approve;
   assert_int_equal(iso_flow_add(e->flow, &ip), 0);
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
   fx_log_reset();
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
 }
 
 static void submit(env *e, iso_flow_loop *fl, const char *mti,

@@ -189,14 +189,12 @@ static void env_init(env *e, iso_flow_config *cfg, bool with_journal) {
     iso_journal j = fake_journal(&e->jr);
     assert_int_equal(iso_flow_set_journal(e->flow, &j), 0);
   }
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
   fx_log_reset();
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
 }
 
 static void submit(env *e, const char *mti, const char *amount, fx_done *d) {

@@ -265,8 +265,7 @@ static int crash_case(int mode, uint64_t at, unsigned kill_after_ms) {
   free(s);
   free(before);
   free(after);
-  fx_close(&r.loop, r.fl);
-  iso_flow_free(r.flow);
+  fx_flow_end(&r.loop, r.fl, r.flow);
   iso_journal_close(r.db);
   close(log_fd);
   jt_cleanup();

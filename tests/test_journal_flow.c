@@ -62,8 +62,7 @@ static void rig_open(rig *r, const char *name, const char *vfs) {
 }
 
 static void rig_close(rig *r) {
-  fx_close(&r->loop, r->fl);
-  iso_flow_free(r->flow);
+  fx_flow_end(&r->loop, r->fl, r->flow);
   iso_journal_close(r->db);
 }
 
@@ -327,8 +326,7 @@ static void replay_case(bool key) {
   assert_true(fx_run_until(&loop, &r.done, 5000));
   assert_int_equal(r.replayed, 1);
   assert_int_equal(r.differed, 0);
-  fx_close(&loop, fl);
-  iso_flow_free(flow);
+  fx_flow_end(&loop, fl, flow);
   iso_journal_close(db);
   jt_cleanup();
 }

@@ -146,6 +146,16 @@ void fx_close(uv_loop_t *loop, iso_flow_loop *fl) {
   assert_int_equal(uv_loop_close(loop), 0);
 }
 
+void fx_flow_start(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **fl) {
+  assert_int_equal(iso_flow_start(flow), 0);
+  assert_int_equal(iso_flow_loop_new(flow, loop, fl), 0);
+}
+
+void fx_flow_end(uv_loop_t *loop, iso_flow_loop *fl, iso_flow *flow) {
+  fx_close(loop, fl);
+  iso_flow_free(flow);
+}
+
 void fx_config(iso_flow_config *cfg) {
   iso_flow_config_init(cfg);
   cfg->spec = iso_spec_builtin("iso87a");

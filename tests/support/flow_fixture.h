@@ -1,7 +1,8 @@
 /*
  * tests/support/flow_fixture.h -- helpers for the flow suites: requests in
  * the iso87a spec, a scripted participant that logs every call, a flow on a
- * private uv loop, and a way to run that loop until a condition holds.
+ * private uv loop (started, submitted to, ended), and a way to run that loop
+ * until a condition holds.
  */
 #ifndef ISOFLOW_TESTS_FLOW_FIXTURE_H
 #define ISOFLOW_TESTS_FLOW_FIXTURE_H
@@ -75,6 +76,13 @@ bool fx_run_until(uv_loop_t *loop, const int *flag, unsigned timeout_ms);
 /* Closes fl, runs the loop to completion, closes the loop (asserting that
  * nothing is left open). */
 void fx_close(uv_loop_t *loop, iso_flow_loop *fl);
+
+/* Starts flow (its definition is final from here) and attaches it to loop,
+ * which the caller initialised, as *fl; asserts both steps. */
+void fx_flow_start(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **fl);
+
+/* The end of a flow a test ran: fx_close(loop, fl), then frees flow. */
+void fx_flow_end(uv_loop_t *loop, iso_flow_loop *fl, iso_flow *flow);
 
 /* A config with the iso87a spec and the defaults. */
 void fx_config(iso_flow_config *cfg);

@@ -44,14 +44,12 @@ iw_world *iw_world_new(const char *journal_path) {
     assert_int_equal(iso_journal_interface(w->db, &j), 0);
     assert_int_equal(iso_flow_set_journal(w->flow, &j), 0);
   }
-  assert_int_equal(iso_flow_start(w->flow), 0);
-  assert_int_equal(iso_flow_loop_new(w->flow, &w->loop, &w->fl), 0);
+  fx_flow_start(w->flow, &w->loop, &w->fl);
   return w;
 }
 
 void iw_world_free(iw_world *w) {
-  fx_close(&w->loop, w->fl);
-  iso_flow_free(w->flow);
+  fx_flow_end(&w->loop, w->fl, w->flow);
   if (w->db) iso_journal_close(w->db);
   iso__issuer_free(&w->issuer);
   iso__card_book_free(&w->book);
