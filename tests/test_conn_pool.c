@@ -115,11 +115,7 @@ static void degraded_when_below_minimum(void **state) {
   (void)state;
   th_link l;
   th_link_serve(&l, TH_ECHO, NULL);
-  th_raw dead = {0}; /* get a port nobody will accept on: close its listener */
-  th_raw_start(&dead, &l.loop);
-  int dead_port = dead.port;
-  th_raw_close(&dead, &l.loop);
-  struct sockaddr_in a[2] = {th_addr(l.ts.port), th_addr(dead_port)};
+  struct sockaddr_in a[2] = {th_addr(l.ts.port), th_addr(th_unused_port())};
   iso_pool *p = start_pool(&l.loop, a, 2, 2, NULL);
   assert_true(wait_state(&l.loop, p, ISO_POOL_DEGRADED));
   th_run_for(&l.loop, 100);
@@ -209,11 +205,7 @@ static void backoff_grows_to_cap_with_jitter(void **state) {
   /* and in practice: against a dead port, attempts thin out */
   uv_loop_t loop;
   uv_loop_init(&loop);
-  th_raw dead = {0};
-  th_raw_start(&dead, &loop);
-  int dead_port = dead.port;
-  th_raw_close(&dead, &loop);
-  struct sockaddr_in a[1] = {th_addr(dead_port)};
+  struct sockaddr_in a[1] = {th_addr(th_unused_port())};
   iso_pool *p = start_pool(&loop, a, 1, 1, NULL);
   th_run_for(&loop, 400);
   iso_conn_stats st;

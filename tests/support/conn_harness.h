@@ -21,6 +21,10 @@
 /* 127.0.0.1:port */
 struct sockaddr_in th_addr(int port);
 
+/* A loopback port nobody listens on: one the kernel handed out for a bind,
+ * released again.  A connect to it is refused (until something binds it). */
+int th_unused_port(void);
+
 /* Runs the loop until *flag is true or ms pass; returns *flag. */
 bool th_run_until(uv_loop_t *loop, const bool *flag, unsigned ms);
 /* Runs the loop until *count >= want or ms pass. */
