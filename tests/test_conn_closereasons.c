@@ -353,26 +353,23 @@ static void connect_reasons(void **state) {
   (void)state;
   client_connect_reason(th_unused_port(), NULL, ISO_E_CONNECT, ISO_CLOSED_CONNECT_FAILED);
 
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
   iso_conn_opts o = th_conn_opts();
   o.signon = signon_never_done;
   o.connect_timeout_ms = 100;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), ISO_E_TIMEDOUT);
-  assert_closed_as(tc.conn, ISO_CLOSED_CONNECT_TIMEOUT);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  assert_int_equal(th_client_connect(&l.tc, &l.loop, &o, l.ts.port), ISO_E_TIMEDOUT);
+  assert_closed_as(l.tc.conn, ISO_CLOSED_CONNECT_TIMEOUT);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
   o.signon = signon_fails;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), ISO_E_SIGNON);
-  assert_closed_as(tc.conn, ISO_CLOSED_SIGNON);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  server_after_closes(&ts, &loop, 2); /* both ended by the client: peer_closed */
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  assert_int_equal(th_client_connect(&l.tc, &l.loop, &o, l.ts.port), ISO_E_SIGNON);
+  assert_closed_as(l.tc.conn, ISO_CLOSED_SIGNON);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
+  server_after_closes(&l.ts, &l.loop, 2); /* both ended by the client: peer_closed */
+  th_link_close(&l, ISO_CLOSE_NOW);
 
   /* a client closed before it ever connected had no link: nothing counted */
+  uv_loop_t loop;
   uv_loop_init(&loop);
   iso_conn *c;
   iso_conn_opts co = th_conn_opts();
