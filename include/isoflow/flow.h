@@ -407,7 +407,9 @@ typedef void (*iso_flow_loop_close_cb)(iso_flow_loop *fl, void *data);
  * a record whose ticket the journal holds waits for it), then closes the
  * loop's handles; cb (may be NULL) runs on the loop once they are closed,
  * and fl is freed when cb returns.  The loop must keep running meanwhile.
- * Its statistics and profiles stay in the flow.  ISO_E_STATE when already
+ * Its statistics and profiles stay in the flow; the next loop that opens
+ * counts on in the same memory, so a flow whose loops come and go holds as
+ * many sets as it has loops open at once.  ISO_E_STATE when already
  * closing.
  */
 int iso_flow_loop_close(iso_flow_loop *fl, iso_flow_loop_close_cb cb,
