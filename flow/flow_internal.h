@@ -304,9 +304,23 @@ typedef enum {
   ISO__IDEM_HELD          /* completed without a response (journal failed) */
 } iso__idem_result;
 
+/* What a transaction's check needs from its request, computed before the
+ * store's lock is taken: the key as stored (a long one as its head and a
+ * digest), its table hash (the bucket is prefetched) and the fingerprint
+ * (into tx->fingerprint). */
+#define ISO__KEY_INLINE 40
+typedef struct iso__idem_probe {
+  uint64_t hash;
+  uint8_t key[ISO__KEY_INLINE];
+  uint8_t len;
+  bool ok;     /* false: no key could be built; run without idempotency */
+  bool repeat; /* the MTI is a repeat (0101, 0201, 0401 ...) */
+} iso__idem_probe;
+
 int iso__store_new(iso_flow *f, struct iso__store **out);
 void iso__store_free(struct iso__store *s);
-iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat);
+void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p);
+iso__idem_result iso__idem_check(iso_tx *tx, const iso__idem_probe *p);
 void iso__idem_complete(iso_tx *tx);
 void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len);
 int iso__idem_lookup(iso_tx *tx, bool *found);

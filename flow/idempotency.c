@@ -40,7 +40,6 @@
 
 #include "flow/flow_internal.h"
 
-#define KEY_INLINE 40
 
 /* What the journal lookup found (rare: allocated per lookup). */
 struct found {
@@ -64,7 +63,7 @@ typedef struct iso__store_entry {
   bool complete;
   bool held; /* finished without a response that may be sent */
   /* Second line: the key (compared on a hash match) and the response. */
-  alignas(64) uint8_t key[KEY_INLINE];
+  alignas(64) uint8_t key[ISO__KEY_INLINE];
   uint8_t *response; /* serialized response */
   struct found *found; /* the journal lookup's answer, until it is used */
   uint32_t response_cap;
@@ -237,6 +236,10 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
   return true;
 }
 
+/* The longest key build_key can make: the MTI, then every key field at
+ * its longest ([length][254 bytes]).  Only ISO__KEY_INLINE bytes are kept. */
+#define KEY_BUILD_MAX (4 + ISO_FLOW_MAX_KEY_FIELDS * 255)
+
 static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   const iso_flow_config *cfg = &tx->flow->cfg;
   const char *mti = iso_msg_mti(tx->req);
@@ -244,8 +247,7 @@ static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
   size_t pos = 4;
   for (size_t i = 0; i < cfg->key_count; i++)
-    if (!append_field(tx->req, cfg->key_fields[i], key,
-                      ISO_FLOW_MAX_KEY_LEN, &pos))
+    if (!append_field(tx->req, cfg->key_fields[i], key, KEY_BUILD_MAX, &pos))
       return false;
   *len = pos;
   return true;
@@ -433,26 +435,38 @@ static void replay(const iso__store_entry *e, iso_tx *tx) {
 
 /* ---- submit-time check -------------------------------------------------- */
 
-iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
+void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p) {
   iso_flow *f = tx->flow;
   iso__store *s = f->store;
-  uint8_t key[ISO_FLOW_MAX_KEY_LEN];
+  uint8_t key[KEY_BUILD_MAX];
   size_t len;
-  *is_repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
-  if (!build_key(tx, key, &len)) return ISO__IDEM_NEW;
-  if (len > KEY_INLINE) {
+  p->repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
+  p->ok = build_key(tx, key, &len);
+  if (!p->ok) return;
+  if (len > ISO__KEY_INLINE) {
     /* A long key is kept (and journaled) as its head and a digest of the
      * whole, under the flow's fingerprint key so that it survives a
      * restart. */
     uint64_t digest = iso__siphash(f->cfg.fingerprint_key, key, len);
-    memcpy(key + KEY_INLINE - 8, &digest, 8);
-    len = KEY_INLINE;
+    memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
+    len = ISO__KEY_INLINE;
   }
-  uint64_t hash = iso__siphash13(s->table_key, key, len);
+  memcpy(p->key, key, len);
+  p->len = (uint8_t)len;
+  p->hash = iso__siphash13(s->table_key, key, len);
   /* A big store misses the cache: start loading the bucket (its address
-   * never changes) while the fingerprint is computed. */
-  __builtin_prefetch(&s->buckets[hash & s->mask]);
+   * never changes) while the fingerprint and the response are made. */
+  __builtin_prefetch(&s->buckets[p->hash & s->mask]);
   tx->fingerprint = fingerprint(tx);
+}
+
+iso__idem_result iso__idem_check(iso_tx *tx, const iso__idem_probe *p) {
+  iso_flow *f = tx->flow;
+  iso__store *s = f->store;
+  if (!p->ok) return ISO__IDEM_NEW;
+  uint64_t hash = p->hash;
+  const uint8_t *key = p->key;
+  size_t len = p->len;
   iso__idem_result res;
   uv_mutex_lock(&s->lock);
   evict(s, now_ms(s));
@@ -478,7 +492,7 @@ iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
     tx->idem = e;
     bool ask = f->has_journal && f->journal.lookup &&
                (f->cfg.journal_lookup == ISO_LOOKUP_ALWAYS ||
-                (f->cfg.journal_lookup == ISO_LOOKUP_REPEATS && *is_repeat));
+                (f->cfg.journal_lookup == ISO_LOOKUP_REPEATS && p->repeat));
     res = ask ? ISO__IDEM_LOOKUP : ISO__IDEM_NEW;
   }
   uv_mutex_unlock(&s->lock);

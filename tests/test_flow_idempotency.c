@@ -313,6 +313,50 @@ static void duplicate_on_another_loop_waits(void **state) {
   env_end(&e);
 }
 
+/* Submits a request whose DE 48 (a key field here) holds 200 bytes, the
+ * last one `last`. */
+static void submit_long(env *e, const char *mti, char last, fx_done *d) {
+  char de48[201];
+  memset(de48, 'A', 200);
+  de48[199] = last;
+  de48[200] = '\0';
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, mti, "000061", "000000000100");
+  assert_int_equal(iso_msg_set_str(&m, 48, de48), 0);
+  memset(d, 0, sizeof *d);
+  assert_int_equal(iso_flow_submit(e->fl, &m, 0, fx_on_done, d), 0);
+  iso_msg_cleanup(&m);
+}
+
+/* A key of more than 128 bytes still gets idempotency (it is digested);
+ * keys that differ only in their last byte stay apart. */
+static void long_key_is_digested(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.key_fields[cfg.key_count++] = 48;
+  env e;
+  env_init(&e, &cfg, ISO_PREPARED);
+  fx_done d1, d2, d3;
+  submit_long(&e, "0100", 'x', &d1);
+  wait_done(&e, &d1);
+  assert_int_equal(d1.status, 0);
+  submit_long(&e, "0101", 'x', &d2);
+  assert_int_equal(d2.calls, 1); /* answered from the store during submit */
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.mti, "0110");
+  assert_string_equal(d2.rc, "00");
+  submit_long(&e, "0100", 'y', &d3);
+  wait_done(&e, &d3);
+  assert_int_equal(d3.status, 0);
+  assert_int_equal(e.part.prepares, 2);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.dup_completed, 1);
+  env_end(&e);
+}
+
 static void idempotency_can_be_off(void **state) {
   (void)state;
   iso_flow_config cfg;
@@ -366,6 +410,7 @@ int main(void) {
       cmocka_unit_test(store_evicts_by_age),
       cmocka_unit_test(full_buckets_chain_and_evict),
       cmocka_unit_test(duplicate_on_another_loop_waits),
+      cmocka_unit_test(long_key_is_digested),
       cmocka_unit_test(idempotency_can_be_off),
       cmocka_unit_test(siphash_reference_vector),
   };
