@@ -131,7 +131,8 @@ enum {
   ISO__TX_WRITES = 1u << 13,    /* a joined participant was not READONLY */
   ISO__TX_DUP = 1u << 14,       /* answered as a duplicate */
   ISO__TX_TICKET_OWED = 1u << 15, /* the journal holds our ticket */
-  ISO__TX_PRECISE = 1u << 16      /* timed with the precise clock */
+  ISO__TX_PRECISE = 1u << 16,     /* timed with the precise clock */
+  ISO__TX_FP_PARTIAL = 1u << 17   /* the fingerprint left fields out */
 };
 
 typedef struct iso__frame {

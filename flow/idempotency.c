@@ -39,6 +39,7 @@
 #include <sys/mman.h>
 
 #include "flow/flow_internal.h"
+#include "iso8583/message_internal.h"
 
 
 /* What the journal lookup found (rare: allocated per lookup). */
@@ -98,6 +99,11 @@ typedef struct iso__store {
   slab *slabs;
   size_t slab_used; /* entries handed out of slabs->entries */
   uint8_t table_key[16]; /* SipHash-1-3 key of the table: random */
+  /* Echo fields a duplicate is sure to carry whenever the original did:
+   * those in the key (equal keys) and, when the fingerprint covered every
+   * field, those in the fingerprint.  A stored response leaves them out:
+   * replay echoes them from the duplicate's own request anyway. */
+  uint64_t echo_key[3], echo_key_fp[3];
   uint64_t epoch_ms; /* when the store was made */
   uint32_t completed;
   uint64_t evicted_size, evicted_age;
@@ -145,6 +151,17 @@ int iso__store_new(iso_flow *f, iso__store **out) {
   }
   s->mask = n - 1;
   s->flow = f;
+  for (size_t i = 0; i < f->cfg.echo_count; i++) {
+    int e = f->cfg.echo_fields[i];
+    bool in_key = false, in_fp = false;
+    for (size_t k = 0; k < f->cfg.key_count; k++)
+      in_key |= f->cfg.key_fields[k] == e;
+    for (size_t k = 0; k < f->cfg.fingerprint_count; k++)
+      in_fp |= f->cfg.fingerprint_fields[k] == e;
+    uint64_t bit = 1ull << ((e - 1) & 63);
+    if (in_key) s->echo_key[(e - 1) >> 6] |= bit;
+    if (in_key || in_fp) s->echo_key_fp[(e - 1) >> 6] |= bit;
+  }
   /* The table's own key: never stored, never shown, so nobody can aim
    * keys at one bucket (the fingerprint key may be the default). */
   if (uv_random(NULL, NULL, s->table_key, sizeof s->table_key, 0, NULL) != 0) {
@@ -253,14 +270,18 @@ static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   return true;
 }
 
-static uint64_t fingerprint(const iso_tx *tx) {
+/* A keyed hash of the fingerprint fields.  One too long to append ends
+ * the hash there; the transaction is marked ISO__TX_FP_PARTIAL. */
+static uint64_t fingerprint(iso_tx *tx) {
   const iso_flow_config *cfg = &tx->flow->cfg;
   uint8_t buf[4 * 256 + 16];
   size_t pos = 0;
   for (size_t i = 0; i < cfg->fingerprint_count; i++)
     if (!append_field(tx->req, cfg->fingerprint_fields[i], buf,
-                      sizeof buf, &pos))
+                      sizeof buf, &pos)) {
+      tx->flags |= ISO__TX_FP_PARTIAL;
       break;
+    }
   uint64_t h = iso__siphash(cfg->fingerprint_key, buf, pos);
   memset(buf, 0, pos); /* the PAN was in there */
   return h;
@@ -385,29 +406,31 @@ static bool reserve(iso__store_entry *e, size_t need) {
 }
 
 /* Serializes m as MTI + [field][len16][bytes]... into the entry, in one
- * pass.  Values are read in place (peek) when they can be, decoded (get)
- * otherwise.  A recycled entry's buffer usually fits already. */
-static int keep_response(iso__store_entry *e, const iso_msg *m) {
+ * pass over the fields present, leaving out those in `skip` (see
+ * echo_key_fp; NULL: keep every field).  Values are read in place from
+ * their slots, decoded when held in a wire form.  A recycled entry's buffer
+ * usually fits already. */
+static int keep_response(iso__store_entry *e, const iso_msg *m,
+                         const uint64_t *skip) {
   if (!reserve(e, 4)) return ISO_E_NOMEM;
   memcpy(e->response, iso_msg_mti(m), 4);
   size_t pos = 4;
-  for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
-    const uint8_t *data;
-    size_t len = 0;
-    if (iso_msg_peek(m, f, &data, &len) == 0) {
-      if (len > 0xFFFF || !reserve(e, pos + 3 + len)) return ISO_E_NOMEM;
-      memcpy(e->response + pos + 3, data, len);
-    } else {
-      uint8_t probe;
-      iso_msg_get(m, f, &probe, 0, &len);
+  for (int w = 0; w < 3; w++) {
+    uint64_t bits = m->present[w] & ~(skip ? skip[w] : 0);
+    for (; bits; bits &= bits - 1) {
+      int f = w * 64 + __builtin_ctzll(bits) + 1;
+      const iso__slot *sl = iso__msg_slot(m, f);
+      size_t len = sl->len;
       if (len > 0xFFFF || !reserve(e, pos + 3 + len + 1)) return ISO_E_NOMEM;
-      if (iso_msg_get(m, f, e->response + pos + 3, len + 1, &len) != 0)
+      if (!(sl->flags & ISO__SLOT_WIRE))
+        memcpy(e->response + pos + 3, sl->data, len);
+      else if (iso_msg_get(m, f, e->response + pos + 3, len + 1, &len) != 0)
         continue;
+      e->response[pos] = (uint8_t)f;
+      e->response[pos + 1] = (uint8_t)(len >> 8);
+      e->response[pos + 2] = (uint8_t)len;
+      pos += 3 + len;
     }
-    e->response[pos] = (uint8_t)f;
-    e->response[pos + 1] = (uint8_t)(len >> 8);
-    e->response[pos + 2] = (uint8_t)len;
-    pos += 3 + len;
   }
   e->response_len = (uint32_t)pos;
   return 0;
@@ -530,9 +553,9 @@ static void wake_waiters(iso__store_entry *e) {
 }
 
 static void complete(iso__store *s, iso__store_entry *e, const iso_msg *resp,
-                     bool keep) {
+                     const uint64_t *skip, bool keep) {
   e->complete = true;
-  if (!resp || keep_response(e, resp) < 0) e->held = true;
+  if (!resp || keep_response(e, resp, skip) < 0) e->held = true;
   wake_waiters(e);
   if (!keep) {
     unlink_entry(s, e);
@@ -554,8 +577,13 @@ void iso__idem_complete(iso_tx *tx) {
   iso__store_entry *e = tx->idem;
   tx->idem = NULL;
   bool held = (tx->flags & ISO__TX_HOLD) != 0;
+  /* Echo fields the request carried come back from a duplicate's own. */
+  const uint64_t *sure =
+      (tx->flags & ISO__TX_FP_PARTIAL) ? s->echo_key : s->echo_key_fp;
+  uint64_t skip[3];
+  for (int w = 0; w < 3; w++) skip[w] = sure[w] & tx->req->present[w];
   uv_mutex_lock(&s->lock);
-  complete(s, e, held ? NULL : &tx->response, true);
+  complete(s, e, held ? NULL : &tx->response, skip, true);
   uv_mutex_unlock(&s->lock);
 }
 
@@ -591,7 +619,7 @@ void iso__idem_lookup_failed(iso_tx *tx) {
   tx->idem = NULL;
   iso_msg_set_copy(&tx->response, 39, tx->flow->cfg.journal_fail_code, 2);
   uv_mutex_lock(&s->lock);
-  complete(s, e, NULL, false);
+  complete(s, e, NULL, NULL, false);
   uv_mutex_unlock(&s->lock);
   iso__tx_finish_dup(tx, ISO_E_JOURNAL);
 }
@@ -618,7 +646,7 @@ void iso__idem_lookup_found(iso_tx *tx) {
     tx->flags |= ISO__TX_DUP;
     status = ISO_E_DUPLICATE;
   }
-  complete(s, e, &found->response, true);
+  complete(s, e, &found->response, NULL, true);
   uv_mutex_unlock(&s->lock);
   found_free(found);
   iso__tx_finish_dup(tx, status);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "flow/flow_internal.h"
+#include "iso8583/message_internal.h"
 
 iso_tx *iso__tx_alloc(iso_flow_loop *fl) {
   iso_flow *f = fl->flow;
@@ -122,21 +123,29 @@ int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
 /* Copies the configured echo fields from tx's request into its response,
  * over whatever the response holds there.  Echoed values are borrowed from
  * the request, which lives as long as the record (or, when the caller lent
- * it, until the completion callback). */
+ * it, until the completion callback).  When both messages share a spec (the
+ * usual case) the request's slot is taken as it is, wire form included:
+ * the value already passed the checks iso_msg_set would repeat, and this
+ * runs for every transaction.  Otherwise values are decoded and copied. */
 int iso__tx_echo_request(iso_tx *tx) {
   const iso_flow_config *cfg = &tx->flow->cfg;
+  const iso_msg *req = tx->req;
+  iso_msg *resp = &tx->response;
+  bool same_spec = req->spec == resp->spec;
   for (size_t i = 0; i < cfg->echo_count; i++) {
     int f = cfg->echo_fields[i];
-    const uint8_t *data;
-    size_t len;
-    int rc = iso_msg_peek(tx->req, f, &data, &len);
-    if (rc == ISO_E_NO_FIELD) continue;
-    if (rc == 0) {
-      rc = iso_msg_set(&tx->response, f, data, len);
+    const iso__slot *sl = iso__msg_slot(req, f);
+    if (!sl) continue;
+    int rc;
+    if (same_spec) {
+      rc = iso__msg_put(resp, f, sl->data, sl->len, sl->flags);
+    } else if (!(sl->flags & ISO__SLOT_WIRE)) {
+      rc = iso_msg_set(resp, f, sl->data, sl->len);
     } else {
       uint8_t buf[512];
-      rc = iso_msg_get(tx->req, f, buf, sizeof buf, &len);
-      if (rc == 0) rc = iso_msg_set_copy(&tx->response, f, buf, len);
+      size_t len;
+      rc = iso_msg_get(req, f, buf, sizeof buf, &len);
+      if (rc == 0) rc = iso_msg_set_copy(resp, f, buf, len);
     }
     if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
   }
