@@ -230,26 +230,25 @@ void iso__store_counts(const iso__store *s, uint64_t *evicted_size,
 
 /* ---- keys and fingerprints ---------------------------------------------- */
 
-/* Appends field f's canonical value as [length][bytes] (0xFF: absent). */
+/* Appends field f's canonical value as [length][bytes] (0xFF: absent),
+ * read in place from its slot (decoded when it is held in a wire form). */
 static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
                          size_t *pos) {
-  const uint8_t *data;
-  size_t len;
-  uint8_t tmp[256];
-  int rc = iso_msg_peek(m, f, &data, &len); /* one look-up, present or not */
-  if (rc == ISO_E_NO_FIELD) {
+  const iso__slot *sl = iso__msg_slot(m, f);
+  if (!sl) {
     if (*pos + 1 > cap) return false;
     buf[(*pos)++] = 0xFF;
     return true;
   }
-  if (rc != 0) {
-    if (iso_msg_get(m, f, tmp, sizeof tmp, &len) != 0) return false;
-    data = tmp;
-  }
+  size_t len = sl->len;
   if (len > 254 || *pos + 1 + len > cap) return false;
-  buf[(*pos)++] = (uint8_t)len;
-  memcpy(buf + *pos, data, len);
-  *pos += len;
+  uint8_t *out = buf + *pos + 1;
+  if (!(sl->flags & ISO__SLOT_WIRE))
+    memcpy(out, sl->data, len);
+  else if (iso_msg_get(m, f, out, cap - *pos - 1, &len) != 0)
+    return false;
+  buf[*pos] = (uint8_t)len;
+  *pos += 1 + len;
   return true;
 }
 

@@ -13,19 +13,25 @@
 iso_tx *iso__tx_alloc(iso_flow_loop *fl) {
   iso_flow *f = fl->flow;
   iso_tx *tx = fl->free_list;
+  bool fresh = tx == NULL;
   if (tx) {
     fl->free_list = tx->next;
   } else {
     tx = malloc(f->tx_size);
     if (!tx) return NULL;
   }
-  /* Clear the bookkeeping only; the messages are initialised below. */
+  /* Clear the bookkeeping only.  A recycled record's messages were emptied
+   * by iso_msg_cleanup when it was released, which leaves a message as
+   * iso_msg_init makes it: only a new record (or one whose request took
+   * another spec, in recovery) needs them initialised. */
   memset(tx, 0, offsetof(iso_tx, request));
   tx->fl = fl;
   tx->flow = f;
-  iso_msg_init(&tx->request, f->cfg.spec);
+  if (fresh || tx->request.spec != f->cfg.spec)
+    iso_msg_init(&tx->request, f->cfg.spec);
+  if (fresh || tx->response.spec != f->cfg.spec)
+    iso_msg_init(&tx->response, f->cfg.spec);
   tx->req = &tx->request;
-  iso_msg_init(&tx->response, f->cfg.spec);
   fl->records++;
   return tx;
 }
