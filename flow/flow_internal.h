@@ -73,6 +73,7 @@ struct iso_flow {
   atomic_bool profiler_on;
   _Atomic uint64_t next_id;
   size_t tx_size; /* bytes of one transaction record */
+  uint64_t echo_mask[3]; /* cfg.echo_fields as a bitmap (bit n - 1: DE n) */
   uv_mutex_t lock; /* guards `stats` list */
   iso__loop_stats *stats;
   struct iso__store *store; /* NULL when idempotency is off */
@@ -228,7 +229,7 @@ iso_tx *iso__tx_alloc(iso_flow_loop *fl);
 void iso__tx_release(iso_tx *tx);
 void iso__tx_ctx_clear(iso_tx *tx);
 int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy);
-int iso__tx_prepare_response(iso_tx *tx);
+int iso__tx_prepare_response(iso_tx *tx, const char response_mti[4]);
 int iso__tx_echo_request(iso_tx *tx);
 int iso__tx_copy_request(iso_tx *tx, const iso_msg *src);
 

@@ -231,7 +231,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
    * first, so that the line loads while the response is prepared. */
   iso__idem_probe probe;
   if (rc == 0 && f->store) iso__idem_probe_make(tx, &probe);
-  if (rc == 0) rc = iso__tx_prepare_response(tx);
+  if (rc == 0) rc = iso__tx_prepare_response(tx, resp);
   if (rc < 0) {
     tx->cb.done = NULL;
     iso__tx_release(tx);

@@ -132,39 +132,40 @@ int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
  * it, until the completion callback).  When both messages share a spec (the
  * usual case) the request's slot is taken as it is, wire form included:
  * the value already passed the checks iso_msg_set would repeat, and this
- * runs for every transaction.  Otherwise values are decoded and copied. */
+ * runs for every transaction.  Otherwise values are decoded and copied.
+ * Only the echo fields the request holds are visited (its presence bitmap
+ * against the flow's echo bitmap). */
 int iso__tx_echo_request(iso_tx *tx) {
-  const iso_flow_config *cfg = &tx->flow->cfg;
   const iso_msg *req = tx->req;
   iso_msg *resp = &tx->response;
   bool same_spec = req->spec == resp->spec;
-  for (size_t i = 0; i < cfg->echo_count; i++) {
-    int f = cfg->echo_fields[i];
-    const iso__slot *sl = iso__msg_slot(req, f);
-    if (!sl) continue;
-    int rc;
-    if (same_spec) {
-      rc = iso__msg_put(resp, f, sl->data, sl->len, sl->flags);
-    } else if (!(sl->flags & ISO__SLOT_WIRE)) {
-      rc = iso_msg_set(resp, f, sl->data, sl->len);
-    } else {
-      uint8_t buf[512];
-      size_t len;
-      rc = iso_msg_get(req, f, buf, sizeof buf, &len);
-      if (rc == 0) rc = iso_msg_set_copy(resp, f, buf, len);
+  for (int w = 0; w < 3; w++) {
+    uint64_t bits = req->present[w] & tx->flow->echo_mask[w];
+    for (; bits; bits &= bits - 1) {
+      int f = w * 64 + __builtin_ctzll(bits) + 1;
+      const iso__slot *sl = iso__msg_slot(req, f);
+      int rc;
+      if (same_spec) {
+        rc = iso__msg_put(resp, f, sl->data, sl->len, sl->flags);
+      } else if (!(sl->flags & ISO__SLOT_WIRE)) {
+        rc = iso_msg_set(resp, f, sl->data, sl->len);
+      } else {
+        uint8_t buf[512];
+        size_t len;
+        rc = iso_msg_get(req, f, buf, sizeof buf, &len);
+        if (rc == 0) rc = iso_msg_set_copy(resp, f, buf, len);
+      }
+      if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
     }
-    if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
   }
   return 0;
 }
 
-/* The response starts as the response MTI plus the echoed request fields. */
-int iso__tx_prepare_response(iso_tx *tx) {
-  char mti[5] = {0};
-  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
-  if (rc < 0) return rc;
-  rc = iso_msg_set_mti(&tx->response, mti);
-  if (rc < 0) return rc;
+/* The response starts as the response MTI (from iso_mti_response: four
+ * digits, so set as they are) plus the echoed request fields. */
+int iso__tx_prepare_response(iso_tx *tx, const char response_mti[4]) {
+  memcpy(tx->response.mti, response_mti, 4);
+  tx->response.mti[4] = '\0';
   return iso__tx_echo_request(tx);
 }
 
