@@ -198,7 +198,7 @@ size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap) {
 }
 
 int iso_tx_set_response_code(iso_tx *tx, const char *code) {
-  if (!code || strlen(code) != 2) return ISO_E_INVAL;
+  if (!code || !code[0] || !code[1] || code[2]) return ISO_E_INVAL; /* 2 */
   return iso_msg_set_copy(&tx->response, 39, code, 2);
 }
 
