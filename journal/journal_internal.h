@@ -124,7 +124,7 @@ typedef struct iso__blob {
 } iso__blob;
 
 typedef struct iso__event {
-  struct iso__event *next;
+  uint32_t size;             /* header and blobs: the next event follows */
   struct iso__event *paired; /* begin <-> decision in one group */
   uint8_t kind;
   uint64_t tx_id;
@@ -151,6 +151,15 @@ typedef struct iso__event {
   uint8_t data[];
 } iso__event;
 
+/* The queue is a list of chunks with events packed back to back
+ * (writer.c): no allocation per event on the producer, no free on the
+ * writer, and the writer reads each group front to back. */
+typedef struct iso__chunk {
+  struct iso__chunk *next;
+  size_t used, cap;
+  _Alignas(16) uint8_t data[];
+} iso__chunk;
+
 /* ---- the handle --------------------------------------------------------- */
 
 struct iso_journal_db {
@@ -169,8 +178,9 @@ struct iso_journal_db {
   /* the queue */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  iso__event *head, *tail;
-  size_t queued;
+  iso__chunk *head, *tail, *spare;
+  size_t queued, spare_count;
+  uint64_t generation; /* changes whenever the writer takes the queue */
   bool writer_sleeping, stopping, started;
   pthread_t writer;
 
@@ -194,7 +204,15 @@ int iso__writer_start(iso_journal_db *db);
 void iso__writer_stop(iso_journal_db *db);
 int iso__checkpointer_start(iso_journal_db *db);
 void iso__checkpointer_stop(iso_journal_db *db);
-int iso__enqueue(iso_journal_db *db, iso__event *ev, size_t limit);
+/* Queues a copy of the event `ev` (built on the caller's stack) with the
+ * buffers bufs[i] appended; blobs[i] points into ev and receives where
+ * bufs[i] lands (NULL bufs[i]: no blob).  A decision that follows its own
+ * begin from the same thread is paired with it here.  ISO_E_STATE when the
+ * journal is closing, ISO_E_JOURNAL_FULL past `limit`, ISO_E_NOMEM. */
+int iso__enqueue(iso_journal_db *db, iso__event *ev, iso__jbuf *const *bufs,
+                 iso__blob *const *blobs, size_t n, size_t limit);
+/* Frees the queue's chunks (the writer has stopped). */
+void iso__queue_free(iso_journal_db *db);
 uint64_t iso__now_ns(void);
 /* Rebuilds a stored message (clear record + envelope) into m; the envelope is
  * opened when decrypt and the journal has the key (*restored then true). */
