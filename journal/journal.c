@@ -86,6 +86,7 @@ void iso_journal_close(iso_journal_db *db) {
   if (!db) return;
   if (db->started) iso__writer_stop(db);
   iso__queue_free(db);
+  free(db->notices);
   iso__checkpointer_stop(db);
   sqlite3_close(db->cdb);
   sqlite3_finalize(db->st_insert);

@@ -160,6 +160,13 @@ typedef struct iso__chunk {
   _Alignas(16) uint8_t data[];
 } iso__chunk;
 
+/* What a written group reports: a decision's callback, or (cb NULL) the
+ * barrier event `arg` to release. */
+typedef struct iso__notice {
+  iso_journal_durable_cb cb;
+  void *arg;
+} iso__notice;
+
 /* ---- the handle --------------------------------------------------------- */
 
 struct iso_journal_db {
@@ -181,6 +188,8 @@ struct iso_journal_db {
   iso__chunk *head, *tail, *spare;
   size_t queued, spare_count;
   uint64_t generation; /* changes whenever the writer takes the queue */
+  iso__notice *notices; /* the writer's, grown as groups need */
+  size_t notice_cap;
   bool writer_sleeping, stopping, started;
   pthread_t writer;
 
