@@ -149,7 +149,7 @@ static int protect_message(iso_journal_db *db, uint64_t tx_id, char dir,
     rc = iso__seal(&db->prot, tx_id, dir, fields, nf, plain.data, plain.len, env);
     *has_env = rc == 0;
   }
-  iso__jbuf_free(&plain);
+  iso__jbuf_wipe(&plain);
   return rc;
 }
 
@@ -167,7 +167,8 @@ int iso_journal_log_begin(iso_journal_db *db, const iso_journal_begin *ev) {
                   .at = ev->started_at, .fingerprint = ev->fingerprint};
   if (!rc && has_req) {
     const iso_msg *m = ev->request;
-    snprintf(e.mti, sizeof e.mti, "%s", iso_msg_mti(m));
+    const char *mti = iso_msg_mti(m);
+    memcpy(e.mti, mti, strnlen(mti, sizeof e.mti - 1));
     copy_text(m, 11, e.stan, sizeof e.stan);
     copy_text(m, 37, e.rrn, sizeof e.rrn);
     copy_text(m, 41, e.terminal, sizeof e.terminal);

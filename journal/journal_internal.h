@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -25,9 +26,32 @@ typedef struct iso__jbuf {
 } iso__jbuf;
 
 void iso__jbuf_init(iso__jbuf *b);
+/* Frees what the buffer allocated; iso__jbuf_wipe first wipes the content
+ * (for buffers that held protected plaintext). */
 void iso__jbuf_free(iso__jbuf *b);
-void iso__jbuf_put(iso__jbuf *b, const void *p, size_t n);
-void iso__jbuf_varint(iso__jbuf *b, uint64_t v);
+void iso__jbuf_wipe(iso__jbuf *b);
+/* Appends; on a failed allocation the buffer is marked failed.  The common
+ * case (room left) inline, the growth out of line. */
+void iso__jbuf_put_slow(iso__jbuf *b, const void *p, size_t n);
+static inline void iso__jbuf_put(iso__jbuf *b, const void *p, size_t n) {
+  if (n <= b->cap - b->len) {
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+  } else {
+    iso__jbuf_put_slow(b, p, n);
+  }
+}
+static inline void iso__jbuf_varint(iso__jbuf *b, uint64_t v) {
+  uint8_t tmp[10], *d = b->cap - b->len >= sizeof tmp ? b->data + b->len : tmp;
+  size_t n = 0;
+  while (v >= 0x80) {
+    d[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  d[n++] = (uint8_t)v;
+  if (d == tmp) iso__jbuf_put_slow(b, tmp, n);
+  else b->len += n;
+}
 /* Reads a varint at *pos; false when truncated. */
 bool iso__jget_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v);
 
@@ -75,6 +99,7 @@ void iso__decoded_free(iso__decoded *d);
 
 typedef struct iso__protect {
   bool has_key;
+  uint64_t id;           /* unique per process: which key a context holds */
   uint8_t enc_key[32];   /* AES-256-GCM key, derived from the key file */
   uint8_t hash_key[32];  /* HMAC key for PAN hashes: derived, or the salt */
   uint8_t check[16];     /* key check value stored in meta */
@@ -82,8 +107,7 @@ typedef struct iso__protect {
   /* ready for use (iso__protect_ready) */
   EVP_MD *sha256;
   EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
-  EVP_CIPHER *aes;
-  EVP_CIPHER_CTX *enc_tmpl; /* keyed AES-256-GCM, copied per record */
+  EVP_CIPHER *aes; /* fetched once; each thread keys its own context */
 } iso__protect;
 
 /* Prepares the HMAC states and the cipher once the keys are known; frees
