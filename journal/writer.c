@@ -206,10 +206,13 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s) {
   else sqlite3_bind_null(st, i);
 }
 
+/* Every statement has all its parameters bound on every use (NULL where a
+ * value is absent), so none is cleared between rows; the bound blobs and
+ * texts are SQLITE_STATIC: they live in the group's chunks until after
+ * the step. */
 static int step(sqlite3_stmt *st) {
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
   return rc == SQLITE_DONE ? 0 : iso__sqlite_status(rc);
 }
 
@@ -229,6 +232,7 @@ static int write_begin(iso_journal_db *db, const iso__event *b,
   bind_text(st, 10, b->currency);
   bind_text(st, 11, b->pan_masked);
   if (b->has_pan) sqlite3_bind_blob(st, 12, b->pan_hash, 32, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 12);
   bind_blob(st, 13, b, b->request);
   bind_blob(st, 14, b, b->request_prot);
   if (d) {
@@ -237,6 +241,8 @@ static int write_begin(iso_journal_db *db, const iso__event *b,
     sqlite3_bind_int64(st, 17, (sqlite3_int64)d->at);
     bind_blob(st, 18, d, d->participants);
     bind_blob(st, 19, d, d->values);
+  } else {
+    for (int i = 15; i <= 19; i++) sqlite3_bind_null(st, i);
   }
   return step(st);
 }
