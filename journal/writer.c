@@ -6,8 +6,9 @@
  * for a pointer swap.  Everything taken is written in one SQLite
  * transaction (group commit): a decision queued right after its own begin
  * (paired as it is queued) becomes one INSERT with it; any other decision
- * an upsert; completions go to tx_done.  Only after COMMIT returned (synced, at the configured
- * level) are the group's decisions reported durable.  A failed group is
+ * an upsert; completions go to tx_done.  Only after COMMIT returned
+ * (synced, at the configured level) are the group's decisions reported
+ * durable.  A failed group is
  * rolled back and every decision in it gets the error: nothing is reported
  * durable that is not.
  */
@@ -32,8 +33,8 @@ uint64_t iso__mono_ns(void) {
 /* ---- the queue ------------------------------------------------------------
  * Producers copy each event into the tail chunk under the lock (a few
  * hundred bytes); the writer takes the whole chunk list with a pointer swap
- * and gives the chunks back once the group is reported.  A few spare chunks
- * are kept so that a steady load allocates nothing. */
+ * and gives the chunks back once the group is reported.  Spare chunks are
+ * kept so that a steady load allocates nothing. */
 
 /* Spares: enough for a busy queue (fresh chunks cost page faults on the
  * producer: the profile showed them at a fifth of the loop's time with 16
@@ -189,6 +190,8 @@ static iso__event *next_event(iso__chunk **c, size_t *off) {
   return ev;
 }
 
+/* for (each event e of a taken chunk list): the outer loop only declares
+ * the chunk cursor. */
 #define FOR_EACH_EVENT(e, list)                                               \
   for (iso__chunk *e##_c = (list); e##_c; e##_c = NULL)                       \
     for (size_t e##_off = 0; ((e) = next_event(&e##_c, &e##_off));)
