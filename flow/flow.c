@@ -84,6 +84,10 @@ int iso_flow_new(const iso_flow_config *cfg, iso_flow **out) {
     return ISO_E_NOMEM;
   }
   f->cfg.name = f->name;
+  for (size_t i = 0; i < cfg->echo_count; i++) {
+    int n = cfg->echo_fields[i];
+    f->echo_mask[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
+  }
   f->groups_cap = 4;
   f->ngroups = 1; /* the main list */
   atomic_init(&f->profiler_on, cfg->profiler);

@@ -227,7 +227,11 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
   if (f->keep_stages) tx->flags |= ISO__TX_PRECISE;
   tx->t_submit = iso__tx_now(tx);
   int rc = load_request(tx, request, (flags & ISO_SUBMIT_BORROW) != 0);
-  if (rc == 0) rc = iso__tx_prepare_response(tx);
+  /* The store's bucket for this key is likely a cache miss: hash the key
+   * first, so that the line loads while the response is prepared. */
+  iso__idem_probe probe;
+  if (rc == 0 && f->store) iso__idem_probe_make(tx, &probe);
+  if (rc == 0) rc = iso__tx_prepare_response(tx, resp);
   if (rc < 0) {
     tx->cb.done = NULL;
     iso__tx_release(tx);
@@ -240,8 +244,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
     return 0;
   }
   if (f->store) {
-    bool repeat = false;
-    switch (iso__idem_check(tx, &repeat)) {
+    switch (iso__idem_check(tx, &probe)) {
     case ISO__IDEM_WAIT:
       tx->state = ISO__ST_DUP_WAIT;
       return 0;
@@ -258,7 +261,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
       iso__tx_start_lookup(tx);
       return 0;
     case ISO__IDEM_NEW:
-      if (repeat) ISO__STAT_ADD(fl->stats->repeat_as_original, 1);
+      if (probe.repeat) ISO__STAT_ADD(fl->stats->repeat_as_original, 1);
       break;
     }
   }

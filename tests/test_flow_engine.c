@@ -48,8 +48,17 @@ static void env_group(env *e, const char *group, fx_part *p) {
 }
 
 static void env_start(env *e) {
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
+}
+
+/* Adds the participants, a NULL-terminated list, in order, then starts the
+ * flow: env_add for each, then env_start. */
+__attribute__((sentinel)) static void env_start_with(env *e, ...) {
+  va_list ap;
+  va_start(ap, e);
+  for (fx_part *p; (p = va_arg(ap, fx_part *)) != NULL;) env_add(e, p);
+  va_end(ap);
+  env_start(e);
 }
 
 static void env_run(env *e, fx_done *d) {
@@ -60,8 +69,7 @@ static void env_run(env *e, fx_done *d) {
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
   iso_msg_cleanup(&e->req);
 }
 
@@ -72,10 +80,7 @@ static void commit_in_order(void **state) {
   fx_part a = {.name = "a", .result = ISO_PREPARED};
   fx_part b = {.name = "b", .result = ISO_PREPARED};
   fx_part c = {.name = "c", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_add(&e, &c);
-  env_start(&e);
+  env_start_with(&e, &a, &b, &c, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, 0);
@@ -98,11 +103,7 @@ static void abort_in_reverse_and_aborted_joins(void **state) {
   fx_part b = {.name = "b", .result = ISO_PREPARED};
   fx_part c = {.name = "c", .result = ISO_ABORTED}; /* joins: its abort runs */
   fx_part d_ = {.name = "d", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_add(&e, &c);
-  env_add(&e, &d_);
-  env_start(&e);
+  env_start_with(&e, &a, &b, &c, &d_, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -119,9 +120,7 @@ static void no_join_gets_neither(void **state) {
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PREPARED | ISO_NO_JOIN};
   fx_part b = {.name = "b", .result = ISO_ABORTED | ISO_NO_JOIN};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_start(&e);
+  env_start_with(&e, &a, &b, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -136,9 +135,7 @@ static void readonly_still_joins(void **state) {
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PREPARED | ISO_READONLY};
   fx_part b = {.name = "b", .result = ISO_PREPARED | ISO_READONLY | ISO_NO_JOIN};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_start(&e);
+  env_start_with(&e, &a, &b, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, 0);
@@ -154,10 +151,7 @@ static void prepare_for_abort_fills_decline(void **state) {
   fx_part skipped = {.name = "skipped", .result = ISO_PREPARED};
   fx_part filler = {.name = "filler", .result = ISO_PREPARED, .pfa = true,
                     .pfa_result = ISO_PREPARED, .pfa_code = "05"};
-  env_add(&e, &a);
-  env_add(&e, &skipped);
-  env_add(&e, &filler);
-  env_start(&e);
+  env_start_with(&e, &a, &skipped, &filler, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -256,8 +250,7 @@ static void abort_reason_is_visible(void **state) {
   fx_part watch;
   add_watcher(&e, &watch);
   fx_part sel = {.name = "sel", .result = ISO_PREPARED, .selects = "zzz"};
-  env_add(&e, &sel);
-  env_start(&e);
+  env_start_with(&e, &sel, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -279,9 +272,7 @@ static void pause_resumed_from_another_thread(void **state) {
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PAUSE};
   fx_part b = {.name = "b", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_start(&e);
+  env_start_with(&e, &a, &b, NULL);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, resume_later, &a), 0);
   fx_done d;
@@ -307,10 +298,7 @@ static void deadline_expires_while_paused(void **state) {
   fx_part p = {.name = "p", .result = ISO_PAUSE};
   fx_part filler = {.name = "filler", .result = ISO_PREPARED, .pfa = true,
                     .pfa_result = ISO_PREPARED | ISO_NO_JOIN};
-  env_add(&e, &a);
-  env_add(&e, &p);
-  env_add(&e, &filler);
-  env_start(&e);
+  env_start_with(&e, &a, &p, &filler, NULL);
   fx_done d;
   uint64_t t0 = uv_hrtime();
   env_run(&e, &d);
@@ -338,10 +326,7 @@ static void blocking_participant_runs_on_pool(void **state) {
   fx_part b = {.name = "b", .result = ISO_PREPARED, .blocking = true,
                .sleep_ms = 5};
   fx_part c = {.name = "c", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_add(&e, &c);
-  env_start(&e);
+  env_start_with(&e, &a, &b, &c, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, 0);
@@ -370,9 +355,7 @@ static void participant_timeout_aborts(void **state) {
   fx_part slow = {.name = "slow", .result = ISO_PREPARED, .sleep_ms = 20,
                   .timeout_ms = 5};
   fx_part next = {.name = "next", .result = ISO_PREPARED};
-  env_add(&e, &slow);
-  env_add(&e, &next);
-  env_start(&e);
+  env_start_with(&e, &slow, &next, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -388,8 +371,7 @@ static void no_response_wanted(void **state) {
   env e;
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_start(&e);
+  env_start_with(&e, &a, NULL);
   fx_done d = {0};
   assert_int_equal(
       iso_flow_submit(e.fl, &e.req, ISO_SUBMIT_NO_RESPONSE, fx_on_done, &d), 0);
@@ -471,8 +453,7 @@ static void response_echoes_configured_fields(void **state) {
   cfg.echo_fields[1] = 41;
   env_init(&e, &cfg);
   fx_part a = {.name = "a", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_start(&e);
+  env_start_with(&e, &a, NULL);
   echo_calls = 0;
   assert_int_equal(iso_flow_submit(e.fl, &e.req, ISO_SUBMIT_BORROW,
                                    check_echo, NULL), 0);
@@ -483,6 +464,68 @@ static void response_echoes_configured_fields(void **state) {
   }
   env_end(&e);
   assert_int_equal(echo_calls, 2);
+}
+
+/* A request unpacked from iso87b holds BCD values in their wire form.  The
+ * response echoes them (by slot with the flow's own spec, decoded into an
+ * iso87a response otherwise) and packs to the same values. */
+static int wire_calls;
+static void check_wire_echo(iso_tx *tx, int status, const iso_msg *r,
+                            void *data) {
+  (void)tx;
+  (void)data;
+  wire_calls++;
+  assert_int_equal(status, 0);
+  uint8_t wire[512];
+  size_t n;
+  assert_int_equal(iso_msg_pack(r, wire, sizeof wire, &n, NULL), 0);
+  iso_msg back;
+  iso_msg_init(&back, r->spec);
+  assert_int_equal(iso_msg_unpack(&back, wire, n, NULL), 0);
+  const int fields[] = {2, 3, 4, 11, 41, 49};
+  const char *want[] = {"4242424242424242", "000000", "000000001000",
+                        "000001", "TERM0001", "840"};
+  for (int i = 0; i < 6; i++) {
+    char v[32];
+    size_t len;
+    assert_int_equal(iso_msg_get(&back, fields[i], v, sizeof v, &len), 0);
+    assert_string_equal(v, want[i]);
+  }
+  iso_msg_cleanup(&back);
+}
+
+static void wire_form_request_echoes(void **state) {
+  (void)state;
+  const char *specs[] = {"iso87b", "iso87a"}; /* the flow's spec */
+  for (int k = 0; k < 2; k++) {
+    iso_msg src, req;
+    iso_msg_init(&src, iso_spec_builtin("iso87b"));
+    fx_request(&src, "0100", "000001", "000000001000");
+    uint8_t wire[512];
+    size_t n;
+    assert_int_equal(iso_msg_pack(&src, wire, sizeof wire, &n, NULL), 0);
+    iso_msg_init(&req, iso_spec_builtin("iso87b"));
+    assert_int_equal(iso_msg_unpack(&req, wire, n, NULL), 0);
+    env e;
+    iso_flow_config cfg;
+    fx_config(&cfg);
+    cfg.spec = iso_spec_builtin(specs[k]);
+    env_init(&e, &cfg);
+    fx_part a = {.name = "a", .result = ISO_PREPARED};
+    env_add(&e, &a);
+    env_start(&e);
+    wire_calls = 0;
+    assert_int_equal(iso_flow_submit(e.fl, &req, ISO_SUBMIT_BORROW,
+                                     check_wire_echo, NULL), 0);
+    for (int i = 0; i < 5000 && wire_calls < 1; i++) {
+      uv_run(&e.loop, UV_RUN_NOWAIT);
+      uv_sleep(1);
+    }
+    env_end(&e);
+    assert_int_equal(wire_calls, 1);
+    iso_msg_cleanup(&req);
+    iso_msg_cleanup(&src);
+  }
 }
 
 static void bad_arguments_and_states(void **state) {
@@ -534,8 +577,7 @@ static void close_waits_for_transactions_in_flight(void **state) {
   env e;
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PAUSE};
-  env_add(&e, &a);
-  env_start(&e);
+  env_start_with(&e, &a, NULL);
   fx_done d = {0};
   assert_int_equal(iso_flow_submit(e.fl, &e.req, 0, fx_on_done, &d), 0);
   loop_closed = 0;
@@ -573,6 +615,7 @@ int main(void) {
       cmocka_unit_test(no_response_wanted),
       cmocka_unit_test(context_values_and_destructors),
       cmocka_unit_test(response_echoes_configured_fields),
+      cmocka_unit_test(wire_form_request_echoes),
       cmocka_unit_test(bad_arguments_and_states),
       cmocka_unit_test(close_waits_for_transactions_in_flight),
   };
