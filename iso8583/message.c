@@ -90,7 +90,8 @@ uint8_t *iso__msg_alloc(iso_msg *m, size_t size) {
   return b->data;
 }
 
-static int grow_slots(iso_msg *m) {
+int iso__msg_put_grown(iso_msg *m, int n, const uint8_t *data, uint32_t len,
+                       uint32_t flags) {
   /* One table for every possible field: it never needs to grow again. */
   iso__slot *t = malloc(sizeof(iso__slot) * ISO_MAX_FIELD);
   if (!t) return ISO_E_NOMEM;
@@ -98,23 +99,7 @@ static int grow_slots(iso_msg *m) {
   if (m->slots != m->inline_slots) free(m->slots);
   m->slots = t;
   m->slot_cap = ISO_MAX_FIELD;
-  return 0;
-}
-
-int iso__msg_put(iso_msg *m, int n, const uint8_t *data, uint32_t len,
-                 uint32_t flags) {
-  uint8_t at = m->index[n];
-  if (at == 0) {
-    if (m->nslots == m->slot_cap) {
-      int rc = grow_slots(m);
-      if (rc) return rc;
-    }
-    at = (uint8_t)(++m->nslots);
-    m->index[n] = at;
-    m->present[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
-  }
-  m->slots[at - 1] = (iso__slot){data, len, flags};
-  return 0;
+  return iso__msg_put(m, n, data, len, flags);
 }
 
 static int check_settable(const iso_msg *m, int field, const void *value,
