@@ -33,7 +33,9 @@ void iso_msg_init(iso_msg *m, const iso_spec *spec) {
   m->arena_used = 0;
 }
 
-static void free_blocks(iso_msg *m) {
+/* Out of line so that reset, which rarely has blocks to free, stays a leaf
+ * function without registers to save. */
+__attribute__((noinline)) static void free_blocks(iso_msg *m) {
   struct iso__arena_block *b = m->overflow;
   while (b) {
     struct iso__arena_block *next = b->next;
@@ -44,15 +46,12 @@ static void free_blocks(iso_msg *m) {
 }
 
 void iso_msg_reset(iso_msg *m) {
-  /* Clear only the index entries in use: cheaper than 193 bytes when the
-   * message is small, which is the common case on the unpack path. */
+  /* Clear only the index entries of the bitmap words in use: a word's 64
+   * entries are four 16-byte stores, fewer instructions than clearing the
+   * message's fields one by one (eight each) and fewer lines touched than
+   * all 193 bytes.  Most messages use the first word only. */
   for (int w = 0; w < 3; w++) {
-    uint64_t bits = m->present[w];
-    while (bits) {
-      int b = __builtin_ctzll(bits);
-      bits &= bits - 1;
-      m->index[w * 64 + b + 1] = 0;
-    }
+    if (m->present[w]) memset(&m->index[w * 64 + 1], 0, 64);
     m->present[w] = 0;
   }
   m->mti[0] = '\0';
