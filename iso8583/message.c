@@ -33,8 +33,8 @@ void iso_msg_init(iso_msg *m, const iso_spec *spec) {
   m->arena_used = 0;
 }
 
-/* Out of line so that reset, which rarely has blocks to free, stays a leaf
- * function without registers to save. */
+/* Out of line (as is release_heap) so that reset and cleanup, which rarely
+ * have anything to free, save no registers. */
 __attribute__((noinline)) static void free_blocks(iso_msg *m) {
   struct iso__arena_block *b = m->overflow;
   while (b) {
@@ -45,7 +45,16 @@ __attribute__((noinline)) static void free_blocks(iso_msg *m) {
   m->overflow = NULL;
 }
 
-void iso_msg_reset(iso_msg *m) {
+/* Frees the arena blocks and a grown slot table. */
+__attribute__((noinline)) static void release_heap(iso_msg *m) {
+  if (m->overflow) free_blocks(m);
+  if (m->slots != m->inline_slots) free(m->slots);
+  m->slots = m->inline_slots;
+  m->slot_cap = ISO_MSG_INLINE_SLOTS;
+}
+
+/* Empties the message but for its heap storage, which the caller sees to. */
+static inline void clear_fields(iso_msg *m) {
   /* Clear only the index entries of the bitmap words in use: a word's 64
    * entries are four 16-byte stores, fewer instructions than clearing the
    * message's fields one by one (eight each) and fewer lines touched than
@@ -57,14 +66,16 @@ void iso_msg_reset(iso_msg *m) {
   m->mti[0] = '\0';
   m->nslots = 0;
   m->arena_used = 0;
+}
+
+void iso_msg_reset(iso_msg *m) {
+  clear_fields(m);
   if (m->overflow) free_blocks(m);
 }
 
 void iso_msg_cleanup(iso_msg *m) {
-  iso_msg_reset(m);
-  if (m->slots != m->inline_slots) free(m->slots);
-  m->slots = m->inline_slots;
-  m->slot_cap = ISO_MSG_INLINE_SLOTS;
+  clear_fields(m);
+  if (m->overflow || m->slots != m->inline_slots) release_heap(m);
 }
 
 uint8_t *iso__msg_alloc(iso_msg *m, size_t size) {
