@@ -47,13 +47,14 @@ int iso_msg_unpack(iso_msg *m, const uint8_t *buf, size_t len,
       if (rc) goto fail;
       uint32_t flags = ISO__SLOT_VERIFIED | (w->canonical ? 0 : ISO__SLOT_WIRE);
       if (m->nslots < m->slot_cap) {
-        /* Fast path of iso__msg_put: the field is new, the slot free. */
+        /* iso__msg_put without its index lookup: after the reset and with
+         * each bitmap bit seen once, the field is always new. */
         m->slots[m->nslots] =
             (iso__slot){data, clen, flags};
         m->index[n] = ++m->nslots;
         m->present[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
       } else {
-        rc = iso__msg_put(m, n, data, clen, flags);
+        rc = iso__msg_put_grown(m, n, data, clen, flags);
         if (rc) {
           iso__fail(err, rc, n, (size_t)(data - buf), "out of memory");
           goto fail;

@@ -173,12 +173,87 @@ static void full_message_unpacks_beyond_inline_slots(void **state) {
   iso_msg_cleanup(&u);
 }
 
+/* Reset clears the index a bitmap word at a time: every field of every
+ * word must be gone, and the first and last field of each word (2, 64, 66,
+ * 128, 129, 192) set again must land in fresh slots. */
+static void reset_clears_every_bitmap_word(void **state) {
+  (void)state;
+  const iso_spec *spec = iso_spec_builtin("iso87a");
+  static const int fields[] = {2, 11, 64, 66, 100, 128, 129, 160, 192};
+  const int nfields = (int)(sizeof fields / sizeof fields[0]);
+  iso_msg m;
+  iso_msg_init(&m, spec);
+  char value[16], got[16];
+  size_t len;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < nfields; i++) {
+      snprintf(value, sizeof value, "r%d f%d", round, fields[i]);
+      assert_int_equal(iso_msg_set_str(&m, fields[i], value), 0);
+    }
+    for (int i = 0; i < nfields; i++) {
+      snprintf(value, sizeof value, "r%d f%d", round, fields[i]);
+      assert_int_equal(iso_msg_get(&m, fields[i], got, sizeof got, &len), 0);
+      assert_string_equal(got, value);
+    }
+    iso_msg_reset(&m);
+    assert_int_equal(iso_msg_next_field(&m, 0), 0);
+    for (int f = 2; f <= ISO_MAX_FIELD; f++) assert_false(iso_msg_has(&m, f));
+  }
+  /* Set again after the reset: one field, and it is the only one. */
+  assert_int_equal(iso_msg_set_str(&m, 192, "x"), 0);
+  assert_int_equal(iso_msg_next_field(&m, 0), 192);
+  assert_int_equal(iso_msg_next_field(&m, 192), 0);
+  assert_int_equal(iso_msg_get(&m, 192, got, sizeof got, &len), 0);
+  assert_string_equal(got, "x");
+  iso_msg_cleanup(&m);
+}
+
+/* set_copy copies short values (up to 16 bytes into the inline arena)
+ * without memcpy: every length from 0 to 20, at every arena offset up to
+ * and past the arena's end, must read back as it was set and must not
+ * depend on the caller's buffer afterwards, nor disturb the values set
+ * before it. */
+static void set_copy_every_short_length(void **state) {
+  (void)state;
+  const iso_spec *spec = iso_spec_builtin("iso87a");
+  iso_msg m;
+  iso_msg_init(&m, spec);
+  for (size_t len = 0; len <= 20; len++) {
+    for (size_t used = 0; used <= ISO_MSG_INLINE_ARENA + 4; used++) {
+      iso_msg_reset(&m);
+      /* Take `used` bytes of storage first (DE 48 is ans..999). */
+      char filler[ISO_MSG_INLINE_ARENA + 8];
+      memset(filler, 'f', sizeof filler);
+      if (used) assert_int_equal(iso_msg_set_copy(&m, 48, filler, used), 0);
+      char src[24];
+      for (size_t i = 0; i < sizeof src; i++) src[i] = (char)('A' + i);
+      assert_int_equal(iso_msg_set_copy(&m, 44, src, len), 0);
+      memset(src, '?', sizeof src); /* copied, not borrowed */
+      char got[32];
+      size_t got_len = 99;
+      assert_int_equal(iso_msg_get(&m, 44, got, sizeof got, &got_len), 0);
+      assert_int_equal(got_len, len);
+      for (size_t i = 0; i < len; i++) assert_int_equal(got[i], 'A' + i);
+      assert_int_equal(got[len], '\0');
+      if (used) {
+        static char back[ISO_MSG_INLINE_ARENA + 8];
+        assert_int_equal(iso_msg_get(&m, 48, back, sizeof back, &got_len), 0);
+        assert_int_equal(got_len, used);
+        assert_memory_equal(back, filler, used);
+      }
+    }
+  }
+  iso_msg_cleanup(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(set_get_and_errors),
       cmocka_unit_test(iterate_and_unset),
       cmocka_unit_test(storage_overflows_into_heap),
       cmocka_unit_test(full_message_unpacks_beyond_inline_slots),
+      cmocka_unit_test(reset_clears_every_bitmap_word),
+      cmocka_unit_test(set_copy_every_short_length),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
