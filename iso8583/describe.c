@@ -91,6 +91,28 @@ static void field_number(iso__out *o, int field) {
   iso__out_char(o, ' ');
 }
 
+/* What describing one field needs besides the field. */
+typedef struct describe_ctx {
+  iso__out *o;
+  const iso_msg *m;
+  unsigned flags;
+} describe_ctx;
+
+static void describe_field(void *arg, int f, const iso_field_def *def,
+                           const uint8_t *value, size_t len) {
+  describe_ctx *c = arg;
+  iso__show show = iso__show_for(def, c->flags);
+  field_number(c->o, f);
+  iso__out_str(c->o, def->name);
+  iso__out_str(c->o, ": ");
+  iso__out_value(c->o, def, show, value, len, false);
+  iso__out_char(c->o, '\n');
+  if (def->subfield_kind == ISO_SUB_TLV)
+    describe_tlv(c->o, value, len, show, 0);
+  else if (def->subfield_kind == ISO_SUB_POSITIONAL && show == ISO__SHOW_CLEAR)
+    describe_positional(c->o, c->m, f, def, value, len);
+}
+
 int iso_msg_describe(const iso_msg *m, unsigned flags, char *buf, size_t cap,
                      size_t *out_len) {
   if (!m || (!buf && cap)) return ISO_E_INVAL;
@@ -100,25 +122,8 @@ int iso_msg_describe(const iso_msg *m, unsigned flags, char *buf, size_t cap,
   iso__out_str(&o, "MTI: ");
   iso__out_str(&o, iso_msg_mti(m));
   iso__out_char(&o, '\n');
-  uint8_t scratch[512];
-  for (int f = iso_msg_next_field(m, 0); f; f = iso_msg_next_field(m, f)) {
-    const uint8_t *value;
-    size_t len;
-    void *owned;
-    int rc = iso__msg_value(m, f, scratch, sizeof scratch, &value, &len, &owned);
-    if (rc) return rc;
-    const iso_field_def *def = iso_spec_field(m->spec, f);
-    iso__show show = iso__show_for(def, flags);
-    field_number(&o, f);
-    iso__out_str(&o, def->name);
-    iso__out_str(&o, ": ");
-    iso__out_value(&o, def, show, value, len, false);
-    iso__out_char(&o, '\n');
-    if (def->subfield_kind == ISO_SUB_TLV)
-      describe_tlv(&o, value, len, show, 0);
-    else if (def->subfield_kind == ISO_SUB_POSITIONAL && show == ISO__SHOW_CLEAR)
-      describe_positional(&o, m, f, def, value, len);
-    free(owned);
-  }
+  describe_ctx c = {&o, m, flags};
+  int rc = iso__msg_each_value(m, describe_field, &c);
+  if (rc) return rc;
   return iso__out_finish(&o, out_len);
 }

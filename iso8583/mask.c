@@ -53,6 +53,20 @@ int iso__msg_value(const iso_msg *m, int field, uint8_t *scratch, size_t cap,
   return 0;
 }
 
+int iso__msg_each_value(const iso_msg *m, iso__value_visit visit, void *arg) {
+  uint8_t scratch[512];
+  for (int f = iso_msg_next_field(m, 0); f; f = iso_msg_next_field(m, f)) {
+    const uint8_t *value;
+    size_t len;
+    void *owned;
+    int rc = iso__msg_value(m, f, scratch, sizeof scratch, &value, &len, &owned);
+    if (rc) return rc;
+    visit(arg, f, iso_spec_field(m->spec, f), value, len);
+    free(owned);
+  }
+  return 0;
+}
+
 void iso__out_value(iso__out *o, const iso_field_def *def, iso__show show,
                     const uint8_t *value, size_t len, bool json) {
   if (show == ISO__SHOW_REDACTED) {

@@ -36,6 +36,18 @@ iso__show iso__show_for(const iso_field_def *def, unsigned flags);
 int iso__msg_value(const iso_msg *m, int field, uint8_t *scratch, size_t cap,
                    const uint8_t **value, size_t *len, void **owned);
 
+/** Called by iso__msg_each_value for every field present, in field order. */
+typedef void (*iso__value_visit)(void *arg, int field, const iso_field_def *def,
+                                 const uint8_t *value, size_t len);
+
+/**
+ * iso__msg_each_value -- calls visit for every data element present in m
+ * (MTI excluded), in field order, with its canonical value (iso__msg_value).
+ * The value is valid during the call only.  Returns 0, or the first
+ * ISO_E_* met reading a value (no further call is made then).
+ */
+int iso__msg_each_value(const iso_msg *m, iso__value_visit visit, void *arg);
+
 /**
  * iso__out_value -- writes a value as `show` says: binary content as
  * upper-case hex, text as is; as a quoted JSON string when `json`, else as

@@ -23,6 +23,23 @@
 #include "iso8583/wire.h"
 #include "iso8583/mask.h"
 
+/* What writing one member needs besides the field. */
+typedef struct json_ctx {
+  iso__out *o;
+  unsigned flags;
+  bool first;
+} json_ctx;
+
+static void json_member(void *arg, int f, const iso_field_def *def,
+                        const uint8_t *value, size_t len) {
+  json_ctx *c = arg;
+  iso__out_str(c->o, c->first ? "\"" : ",\"");
+  c->first = false;
+  iso__out_uint(c->o, (unsigned long)f);
+  iso__out_str(c->o, "\":");
+  iso__out_value(c->o, def, iso__show_for(def, c->flags), value, len, true);
+}
+
 int iso_msg_to_json(const iso_msg *m, unsigned flags, char *buf, size_t cap,
                     size_t *out_len) {
   if (!m || (!buf && cap)) return ISO_E_INVAL;
@@ -30,27 +47,14 @@ int iso_msg_to_json(const iso_msg *m, unsigned flags, char *buf, size_t cap,
   iso__out_init(&o, buf, cap);
   iso__out_char(&o, '{');
   const char *mti = iso_msg_mti(m);
-  bool first = true;
+  json_ctx c = {&o, flags, true};
   if (mti[0]) {
     iso__out_str(&o, "\"0\":");
     iso__out_json_string(&o, (const uint8_t *)mti, strlen(mti));
-    first = false;
+    c.first = false;
   }
-  uint8_t scratch[512];
-  for (int f = iso_msg_next_field(m, 0); f; f = iso_msg_next_field(m, f)) {
-    const uint8_t *value;
-    size_t len;
-    void *owned;
-    int rc = iso__msg_value(m, f, scratch, sizeof scratch, &value, &len, &owned);
-    if (rc) return rc;
-    iso__out_str(&o, first ? "\"" : ",\"");
-    first = false;
-    iso__out_uint(&o, (unsigned long)f);
-    iso__out_str(&o, "\":");
-    const iso_field_def *def = iso_spec_field(m->spec, f);
-    iso__out_value(&o, def, iso__show_for(def, flags), value, len, true);
-    free(owned);
-  }
+  int rc = iso__msg_each_value(m, json_member, &c);
+  if (rc) return rc;
   iso__out_char(&o, '}');
   return iso__out_finish(&o, out_len);
 }

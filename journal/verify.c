@@ -111,6 +111,31 @@ static int check_rows(verify_ctx *v) {
   return rc == SQLITE_DONE ? 0 : rc ? iso__sqlite_status(rc) : 0;
 }
 
+/* The checks that are one query each: every id a query returns is a
+ * problem of its kind.  A decline may lack its transaction's rows: its
+ * decision write failed (the flow declined it) and only the completion was
+ * written.  An approval never may. */
+static const struct {
+  const char *sql;
+  const char *what;
+} sql_checks[] = {
+    {"SELECT d.id FROM tx_done d LEFT JOIN tx t ON t.id = d.id"
+     " WHERE t.id IS NULL AND d.decision <> 2",
+     "approval without its transaction"},
+    {"SELECT d.id FROM tx_done d JOIN tx t ON t.id = d.id"
+     " WHERE t.decision IS NULL AND d.decision <> 2",
+     "approval without a journaled decision"},
+    {"SELECT d.id FROM tx_done d JOIN tx t ON t.id = d.id"
+     " WHERE t.decision IS NOT NULL AND t.decision <> d.decision",
+     "completion disagrees with the decision"},
+    {"SELECT id FROM tx WHERE decision IS NOT NULL AND"
+     " decision NOT IN (1, 2)",
+     "unknown decision value"},
+    {"SELECT id FROM tx WHERE typeof(id) <> 'integer' OR"
+     " (decided_at IS NOT NULL AND decided_at < started_at)",
+     "timestamps out of order"},
+};
+
 int iso_journal_verify(iso_journal_db *db, iso_journal_problem_cb cb,
                        void *data) {
   if (!db) return ISO_E_INVAL;
@@ -118,34 +143,8 @@ int iso_journal_verify(iso_journal_db *db, iso_journal_problem_cb cb,
   pthread_mutex_lock(&db->rd_mu);
   int rc = sqlite3_exec(db->rdb, "BEGIN", NULL, NULL, NULL);
   rc = iso__sqlite_status(rc);
-  /* A decline may lack its transaction's rows: its decision write failed
-   * (the flow declined it) and only the completion was written.  An
-   * approval never may. */
-  if (!rc)
-    rc = check_sql(&v,
-                   "SELECT d.id FROM tx_done d LEFT JOIN tx t ON t.id = d.id"
-                   " WHERE t.id IS NULL AND d.decision <> 2",
-                   "approval without its transaction");
-  if (!rc)
-    rc = check_sql(&v,
-                   "SELECT d.id FROM tx_done d JOIN tx t ON t.id = d.id"
-                   " WHERE t.decision IS NULL AND d.decision <> 2",
-                   "approval without a journaled decision");
-  if (!rc)
-    rc = check_sql(&v,
-                   "SELECT d.id FROM tx_done d JOIN tx t ON t.id = d.id"
-                   " WHERE t.decision IS NOT NULL AND t.decision <> d.decision",
-                   "completion disagrees with the decision");
-  if (!rc)
-    rc = check_sql(&v,
-                   "SELECT id FROM tx WHERE decision IS NOT NULL AND"
-                   " decision NOT IN (1, 2)",
-                   "unknown decision value");
-  if (!rc)
-    rc = check_sql(&v,
-                   "SELECT id FROM tx WHERE typeof(id) <> 'integer' OR"
-                   " (decided_at IS NOT NULL AND decided_at < started_at)",
-                   "timestamps out of order");
+  for (size_t i = 0; !rc && i < sizeof sql_checks / sizeof sql_checks[0]; i++)
+    rc = check_sql(&v, sql_checks[i].sql, sql_checks[i].what);
   if (!rc) rc = check_rows(&v);
   sqlite3_exec(db->rdb, "COMMIT", NULL, NULL, NULL);
   pthread_mutex_unlock(&db->rd_mu);

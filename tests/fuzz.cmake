@@ -20,6 +20,5 @@ foreach(src ${ISOFLOW_REPLAY_TARGETS})
            COMMAND isoflow-replay-${short}
                    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${short}
                    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/crashes/${short})
-  set_tests_properties(fuzz_replay_${short} PROPERTIES TIMEOUT 120
-    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+  isoflow_test_settings(fuzz_replay_${short})
 endforeach()

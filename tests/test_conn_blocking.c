@@ -13,27 +13,15 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
+#include "support/worker_server.h"
 
-static void echo_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
-  if (kind != ISO_INBOUND_REQUEST) return;
-  char mti[5], stan[7];
-  th_read(f->payload, f->len, mti, stan);
-  if (!strcmp(stan, "999999")) return; /* never answered */
-  uint8_t out[256];
-  size_t n = th_answer_payload(f->payload, f->len, out, sizeof out);
-  iso_frame r = {NULL, 0, out, (uint32_t)n};
-  iso_conn_send(conn, &r);
-}
-
-static iso_server *start_server(void) {
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = echo_inbound;
-  so.workers = 1;
-  struct sockaddr_in a = th_addr(0);
-  iso_server *s;
-  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &s), 0);
-  return s;
+/* A blocking client connected to s. */
+static iso_blocking *open_client(iso_server *s) {
+  iso_conn_opts o = th_conn_opts();
+  struct sockaddr_in a = th_addr(iso_server_port(s));
+  iso_blocking *client;
+  assert_int_equal(iso_blocking_open(&o, (struct sockaddr *)&a, &client), 0);
+  return client;
 }
 
 typedef struct worker_arg {
@@ -58,11 +46,8 @@ static void worker(void *p) {
 
 static void many_threads_each_get_their_answer(void **state) {
   (void)state;
-  iso_server *s = start_server();
-  iso_conn_opts o = th_conn_opts();
-  struct sockaddr_in a = th_addr(iso_server_port(s));
-  iso_blocking *client;
-  assert_int_equal(iso_blocking_open(&o, (struct sockaddr *)&a, &client), 0);
+  iso_server *s = th_worker_server_start(1, NULL);
+  iso_blocking *client = open_client(s);
   assert_true(iso_blocking_is_up(client));
   uv_thread_t t[4];
   worker_arg w[4];
@@ -76,7 +61,7 @@ static void many_threads_each_get_their_answer(void **state) {
   }
   /* a request nobody answers times out */
   uint8_t req[128], resp[256];
-  size_t n = th_pack(req, sizeof req, "0100", "999999", "TERM0001", NULL), rlen;
+  size_t n = th_pack(req, sizeof req, "0100", TH_UNANSWERED_STAN, "TERM0001", NULL), rlen;
   assert_int_equal(iso_blocking_request(client, req, n, 50, resp, sizeof resp, &rlen),
                    ISO_E_TIMEDOUT);
   /* a buffer too small for the response */
@@ -89,11 +74,8 @@ static void many_threads_each_get_their_answer(void **state) {
 
 static void connect_error_returned(void **state) {
   (void)state;
-  iso_server *s = start_server();
-  int port = iso_server_port(s);
-  iso_server_close(s, NULL); /* nobody listens there now */
   iso_conn_opts o = th_conn_opts();
-  struct sockaddr_in a = th_addr(port);
+  struct sockaddr_in a = th_addr(th_unused_port());
   iso_blocking *client = NULL;
   assert_int_equal(iso_blocking_open(&o, (struct sockaddr *)&a, &client), ISO_E_CONNECT);
   assert_null(client);
@@ -101,11 +83,8 @@ static void connect_error_returned(void **state) {
 
 static void link_down_fails_requests(void **state) {
   (void)state;
-  iso_server *s = start_server();
-  iso_conn_opts o = th_conn_opts();
-  struct sockaddr_in a = th_addr(iso_server_port(s));
-  iso_blocking *client;
-  assert_int_equal(iso_blocking_open(&o, (struct sockaddr *)&a, &client), 0);
+  iso_server *s = th_worker_server_start(1, NULL);
+  iso_blocking *client = open_client(s);
   iso_server_close(s, NULL);
   for (int i = 0; i < 200 && iso_blocking_is_up(client); i++) uv_sleep(5);
   assert_false(iso_blocking_is_up(client));

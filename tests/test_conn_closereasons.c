@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 #include "support/tls_certs.h"
 
 static th_certs certs;
@@ -86,27 +87,23 @@ static void names_are_stable(void **state) {
 /* The client closes: "local" on its side, "peer_closed" on the server's. */
 static void local_close_and_peer_closed(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
   th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  assert_int_equal(th_request(l.tc.conn, "000001", 0, &r), 0);
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   iso_close_reason reason;
-  assert_int_equal(iso_conn_close_reason(tc.conn, &reason), ISO_E_STATE);
-  iso_conn *c = tc.conn;
+  assert_int_equal(iso_conn_close_reason(l.tc.conn, &reason), ISO_E_STATE);
+  iso_conn *c = l.tc.conn;
   iso_conn_ref(c);
-  th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_GRACEFUL);
   assert_closed_as(c, ISO_CLOSED_LOCAL);
   iso_conn_unref(c);
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_PEER], 1);
   assert_int_equal(st.failed, 0);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_server_close(&l.ts, &l.loop);
+  th_loop_close(&l.loop);
 }
 
 /* A client against a raw peer that writes `bytes` (after the client's first
@@ -114,26 +111,19 @@ static void local_close_and_peer_closed(void **state) {
  * must end for `want`. */
 static void client_against_raw(const char *bytes, size_t len, bool close_after, bool ask,
                                uint8_t frame_kind, iso_close_reason want) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  memcpy(raw.bytes, bytes, len);
-  raw.len = len;
-  raw.close_after = close_after;
-  raw.wait_for_request = ask;
-  th_raw_start(&raw, &loop);
+  th_raw_link l;
+  th_raw_link_init(&l, bytes, len);
+  l.raw.close_after = close_after;
+  l.raw.wait_for_request = ask;
   iso_conn_opts o = th_conn_opts();
   o.framing.kind = frame_kind;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, raw.port), 0);
+  th_raw_link_open(&l, &o);
   th_result r;
-  if (ask) assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  for (int i = 0; i < 300 && tc.closed + tc.failed == 0; i++) th_run_for(&loop, 10);
-  assert_int_equal(tc.closed + tc.failed, 1);
-  assert_closed_as(tc.conn, want);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  if (ask) assert_int_equal(th_request(l.tc.conn, "000001", 0, &r), 0);
+  for (int i = 0; i < 300 && l.tc.closed + l.tc.failed == 0; i++) th_run_for(&l.loop, 10);
+  assert_int_equal(l.tc.closed + l.tc.failed, 1);
+  assert_closed_as(l.tc.conn, want);
+  th_raw_link_close(&l);
 }
 
 static void framing_reasons(void **state) {
@@ -150,22 +140,16 @@ static void framing_reasons(void **state) {
  * the server, "peer_closed" on the client. */
 static void read_timeout(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   iso_conn_opts so = th_conn_opts();
   so.read_timeout_ms = 100;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
-  assert_true(th_run_count(&loop, &tc.closed, 1, 3000));
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  th_link l;
+  th_link_open(&l, TH_ECHO, &so, NULL);
+  assert_true(th_run_count(&l.loop, &l.tc.closed, 1, 3000));
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_READ_TIMEOUT], 1);
   assert_int_equal(st.failed, 1);
-  assert_closed_as(tc.conn, ISO_CLOSED_PEER);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  assert_closed_as(l.tc.conn, ISO_CLOSED_PEER);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* A blocking-connected, then non-blocking, socket to 127.0.0.1:port (the
@@ -183,19 +167,16 @@ static int raw_socket(int port) {
 /* A peer that resets the connection: "io_error". */
 static void reset_by_peer(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  int fd = raw_socket(ts.port);
-  assert_true(th_run_count(&loop, &ts.connections, 1, 2000));
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
+  int fd = raw_socket(l.ts.port);
+  assert_true(th_run_count(&l.loop, &l.ts.connections, 1, 2000));
   struct linger lg = {1, 0}; /* close sends RST */
   assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
   close(fd);
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_IO_ERROR], 1);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* A peer that trickles a frame, a byte every 20 ms, never finishing it, is
@@ -203,39 +184,63 @@ static void reset_by_peer(void **state) {
  * 20 ms: far inside the timeout even on a loaded machine) keep a link open. */
 static void trickling_peer_times_out(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   iso_conn_opts so = th_conn_opts();
   so.read_timeout_ms = 400;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_ECHO);
-  int keep = raw_socket(ts.port), slow = raw_socket(ts.port);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, &so);
+  int keep = raw_socket(l.ts.port), slow = raw_socket(l.ts.port);
   iso_conn_stats st;
   for (int i = 0; i < 150; i++) {
     uint8_t prefix[2] = {0x00, 0x40}, keepalive[2] = {0, 0};
     (void)send(slow, &prefix[i % 2], 1, 0); /* length 64, then its body */
     assert_int_equal(send(keep, keepalive, 2, 0), 2);
-    th_run_for(&loop, 20);
-    iso_server_stats_read(ts.server, &st);
+    th_run_for(&l.loop, 20);
+    iso_server_stats_read(l.ts.server, &st);
     if (st.closed[ISO_CLOSED_READ_TIMEOUT]) break;
   }
-  iso_server_stats_read(ts.server, &st);
+  iso_server_stats_read(l.ts.server, &st);
   assert_int_equal(st.closed[ISO_CLOSED_READ_TIMEOUT], 1);
   assert_int_equal(closed_sum(&st), 1); /* the one sending keep-alives is up */
   assert_true(st.keepalives >= 2);
   close(slow);
   close(keep);
-  server_after_closes(&ts, &loop, 2);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  server_after_closes(&l.ts, &l.loop, 2);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
-static iso_tls *server_tls(void) {
+/* Starts l's server over TLS with the server certificate; returns the TLS
+ * context, freed by tls_link_close. */
+static iso_tls *tls_link_serve(th_link *l) {
   iso_tls_opts o = {.server = true, .cert_file = certs.server_cert,
                     .key_file = certs.server_key};
   iso_tls *t;
   assert_int_equal(iso_tls_new(&o, &t), 0);
+  iso_conn_opts so = th_conn_opts();
+  so.tls = t;
+  th_link_serve(l, TH_ECHO, &so);
   return t;
+}
+
+static void tls_link_close(th_link *l, iso_tls *stls) {
+  th_link_close(l, ISO_CLOSE_NOW);
+  iso_tls_free(stls);
+}
+
+/* An OpenSSL client of ctx on a raw socket to port (*fd), not yet
+ * connected; tls_peer_free frees it, ctx and the socket. */
+static SSL *tls_peer(SSL_CTX *ctx, int port, int *fd) {
+  SSL *ssl = SSL_new(ctx);
+  assert_non_null(ssl);
+  *fd = raw_socket(port);
+  SSL_set_fd(ssl, *fd);
+  return ssl;
+}
+
+static void tls_peer_free(SSL *ssl, int fd) {
+  SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  close(fd);
 }
 
 /* Drives a non-blocking SSL_connect while the loop runs the server, until
@@ -259,94 +264,67 @@ static int tls_connect(uv_loop_t *loop, SSL *ssl) {
  * no session: "tls_handshake" on the server, which also counts it failed. */
 static void tls11_client_refused(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  iso_tls *stls = server_tls();
-  iso_conn_opts so = th_conn_opts();
-  so.tls = stls;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_ECHO);
+  th_link l;
+  iso_tls *stls = tls_link_serve(&l);
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   assert_non_null(ctx);
   SSL_CTX_set_security_level(ctx, 0);
   SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
   assert_int_equal(SSL_CTX_set_cipher_list(ctx, "DEFAULT@SECLEVEL=0"), 1);
-  SSL *ssl = SSL_new(ctx);
-  int fd = raw_socket(ts.port);
-  SSL_set_fd(ssl, fd);
-  assert_int_equal(tls_connect(&loop, ssl), 0);
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  int fd;
+  SSL *ssl = tls_peer(ctx, l.ts.port, &fd);
+  assert_int_equal(tls_connect(&l.loop, ssl), 0);
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_TLS_HANDSHAKE], 1);
   assert_int_equal(st.failed, 1);
-  assert_int_equal(ts.connections, 0); /* never handed to the application */
-  SSL_free(ssl);
-  SSL_CTX_free(ctx);
-  close(fd);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
-  iso_tls_free(stls);
+  assert_int_equal(l.ts.connections, 0); /* never handed to the application */
+  tls_peer_free(ssl, fd);
+  tls_link_close(&l, stls);
 }
 
 /* Plain text to a TLS port: "tls_handshake".  A peer that connects and
  * leaves without a byte is "peer_closed" (a port probe, not a handshake). */
 static void plain_text_to_tls_port(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  iso_tls *stls = server_tls();
-  iso_conn_opts so = th_conn_opts();
-  so.tls = stls;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_ECHO);
-  int fd = raw_socket(ts.port);
+  th_link l;
+  iso_tls *stls = tls_link_serve(&l);
+  int fd = raw_socket(l.ts.port);
   const char text[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
   assert_int_equal(send(fd, text, sizeof text - 1, 0), (ssize_t)(sizeof text - 1));
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_TLS_HANDSHAKE], 1);
   close(fd);
-  fd = raw_socket(ts.port);
-  th_run_for(&loop, 20);
+  fd = raw_socket(l.ts.port);
+  th_run_for(&l.loop, 20);
   close(fd);
-  st = server_after_closes(&ts, &loop, 2);
+  st = server_after_closes(&l.ts, &l.loop, 2);
   assert_int_equal(st.closed[ISO_CLOSED_TLS_HANDSHAKE], 1);
   assert_int_equal(st.closed[ISO_CLOSED_PEER], 1);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
-  iso_tls_free(stls);
+  tls_link_close(&l, stls);
 }
 
 /* After the handshake, bytes that are not a valid TLS record: "tls_error". */
 static void tls_error_after_handshake(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  iso_tls *stls = server_tls();
-  iso_conn_opts so = th_conn_opts();
-  so.tls = stls;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_ECHO);
+  th_link l;
+  iso_tls *stls = tls_link_serve(&l);
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   assert_non_null(ctx);
-  SSL *ssl = SSL_new(ctx);
-  int fd = raw_socket(ts.port);
-  SSL_set_fd(ssl, fd);
-  assert_int_equal(tls_connect(&loop, ssl), 1);
-  assert_true(th_run_count(&loop, &ts.connections, 1, 2000));
+  int fd;
+  SSL *ssl = tls_peer(ctx, l.ts.port, &fd);
+  assert_int_equal(tls_connect(&l.loop, ssl), 1);
+  assert_true(th_run_count(&l.loop, &l.ts.connections, 1, 2000));
   /* an application-data record whose contents do not decrypt */
   uint8_t rec[5 + 64] = {0x17, 0x03, 0x03, 0x00, 64};
   memset(rec + 5, 0xA5, 64);
   assert_int_equal(send(fd, rec, sizeof rec, 0), (ssize_t)sizeof rec);
-  iso_conn_stats st = server_after_closes(&ts, &loop, 1);
+  iso_conn_stats st = server_after_closes(&l.ts, &l.loop, 1);
   assert_int_equal(st.closed[ISO_CLOSED_TLS_ERROR], 1);
-  assert_int_equal(ts.failed, 1);
-  assert_int_equal(ts.last_status, ISO_E_TLS);
-  SSL_free(ssl);
-  SSL_CTX_free(ctx);
-  close(fd);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
-  iso_tls_free(stls);
+  assert_int_equal(l.ts.failed, 1);
+  assert_int_equal(l.ts.last_status, ISO_E_TLS);
+  tls_peer_free(ssl, fd);
+  tls_link_close(&l, stls);
 }
 
 /* Client side: a refused connect, a sign-on that never ends, one that
@@ -373,33 +351,25 @@ static void client_connect_reason(int port, iso_signon_cb signon, int want_statu
 
 static void connect_reasons(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  int port = ts.port;
-  th_server_close(&ts, &loop); /* nothing listens on port now */
-  th_loop_close(&loop);
-  client_connect_reason(port, NULL, ISO_E_CONNECT, ISO_CLOSED_CONNECT_FAILED);
+  client_connect_reason(th_unused_port(), NULL, ISO_E_CONNECT, ISO_CLOSED_CONNECT_FAILED);
 
-  uv_loop_init(&loop);
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
   iso_conn_opts o = th_conn_opts();
   o.signon = signon_never_done;
   o.connect_timeout_ms = 100;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), ISO_E_TIMEDOUT);
-  assert_closed_as(tc.conn, ISO_CLOSED_CONNECT_TIMEOUT);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  assert_int_equal(th_client_connect(&l.tc, &l.loop, &o, l.ts.port), ISO_E_TIMEDOUT);
+  assert_closed_as(l.tc.conn, ISO_CLOSED_CONNECT_TIMEOUT);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
   o.signon = signon_fails;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), ISO_E_SIGNON);
-  assert_closed_as(tc.conn, ISO_CLOSED_SIGNON);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  server_after_closes(&ts, &loop, 2); /* both ended by the client: peer_closed */
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  assert_int_equal(th_client_connect(&l.tc, &l.loop, &o, l.ts.port), ISO_E_SIGNON);
+  assert_closed_as(l.tc.conn, ISO_CLOSED_SIGNON);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
+  server_after_closes(&l.ts, &l.loop, 2); /* both ended by the client: peer_closed */
+  th_link_close(&l, ISO_CLOSE_NOW);
 
   /* a client closed before it ever connected had no link: nothing counted */
+  uv_loop_t loop;
   uv_loop_init(&loop);
   iso_conn *c;
   iso_conn_opts co = th_conn_opts();
@@ -418,22 +388,18 @@ static void connect_reasons(void **state) {
  * clients see their peer close. */
 static void server_shutdown(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
-  assert_true(th_run_count(&loop, &ts.connections, 1, 2000));
-  iso_conn *sc = ts.last_conn;
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
+  assert_true(th_run_count(&l.loop, &l.ts.connections, 1, 2000));
+  iso_conn *sc = l.ts.last_conn;
   iso_conn_ref(sc);
-  th_server_close(&ts, &loop);
+  th_server_close(&l.ts, &l.loop);
   assert_closed_as(sc, ISO_CLOSED_SHUTDOWN);
   iso_conn_unref(sc);
-  assert_true(th_run_count(&loop, &tc.closed, 1, 2000));
-  assert_closed_as(tc.conn, ISO_CLOSED_PEER);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_loop_close(&loop);
+  assert_true(th_run_count(&l.loop, &l.tc.closed, 1, 2000));
+  assert_closed_as(l.tc.conn, ISO_CLOSED_PEER);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
+  th_loop_close(&l.loop);
 }
 
 int main(void) {

@@ -16,128 +16,92 @@
 
 #include "conn/conn_internal.h"
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 
-/* Connects a client to a raw peer that writes `bytes`; returns the client
- * after its link went down (or 3 s). */
-static void against_raw(uv_loop_t *loop, th_raw *raw, th_client *tc) {
-  th_raw_start(raw, loop);
-  assert_int_equal(th_client_connect(tc, loop, NULL, raw->port), 0);
-  int down = 0;
-  for (int i = 0; i < 3000 && tc->closed + tc->failed == 0; i++) {
-    uv_run(loop, UV_RUN_NOWAIT);
+/* Opens l (default client options) and runs its loop until the client's
+ * link went down (or 3 s). */
+static void against_raw(th_raw_link *l) {
+  th_raw_link_open(l, NULL);
+  for (int i = 0; i < 3000 && l->tc.closed + l->tc.failed == 0; i++) {
+    uv_run(&l->loop, UV_RUN_NOWAIT);
     usleep(1000);
   }
-  (void)down;
 }
 
 static void oversized_length_fails_link(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  memcpy(raw.bytes, "\xFF\xFF", 2); /* 65535 > the 8192 maximum */
-  raw.len = 2;
-  raw.wait_for_request = true;
-  th_client tc;
+  th_raw_link l;
+  th_raw_link_init(&l, "\xFF\xFF", 2); /* 65535 > the 8192 maximum */
+  l.raw.wait_for_request = true;
+  th_raw_link_open(&l, NULL);
   th_result r;
-  th_raw_start(&raw, &loop);
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, raw.port), 0);
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_count(&loop, &tc.failed, 1, 3000));
-  assert_int_equal(tc.down_status, ISO_E_FRAME_TOO_LARGE);
+  assert_int_equal(th_request(l.tc.conn, "000001", 0, &r), 0);
+  assert_true(th_run_count(&l.loop, &l.tc.failed, 1, 3000));
+  assert_int_equal(l.tc.down_status, ISO_E_FRAME_TOO_LARGE);
   assert_true(r.done);
   assert_int_equal(r.status, ISO_E_CLOSED);
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.failed, 1);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  th_raw_link_close(&l);
 }
 
 static void garbage_fails_link(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   iso_conn_opts o = th_conn_opts();
   o.framing.kind = ISO_FRAME_ASCII4;
-  th_raw raw = {0};
-  memcpy(raw.bytes, "GET / HTTP/1.0\r\n\r\n", 18);
-  raw.len = 18;
-  th_raw_start(&raw, &loop);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, raw.port), 0);
-  assert_true(th_run_count(&loop, &tc.failed, 1, 3000));
-  assert_int_equal(tc.down_status, ISO_E_BAD_FRAME);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  th_raw_link l;
+  th_raw_link_init(&l, "GET / HTTP/1.0\r\n\r\n", 18);
+  th_raw_link_open(&l, &o);
+  assert_true(th_run_count(&l.loop, &l.tc.failed, 1, 3000));
+  assert_int_equal(l.tc.down_status, ISO_E_BAD_FRAME);
+  th_raw_link_close(&l);
 }
 
 static void close_mid_frame_is_a_failure(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  memcpy(raw.bytes, "\x00\x30" "0110", 6); /* says 48, sends 4, closes */
-  raw.len = 6;
-  raw.close_after = true;
-  th_client tc;
-  against_raw(&loop, &raw, &tc);
-  assert_int_equal(tc.failed, 1);
-  assert_int_equal(tc.down_status, ISO_E_CLOSED);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  th_raw_link l;
+  th_raw_link_init(&l, "\x00\x30" "0110", 6); /* says 48, sends 4, closes */
+  l.raw.close_after = true;
+  against_raw(&l);
+  assert_int_equal(l.tc.failed, 1);
+  assert_int_equal(l.tc.down_status, ISO_E_CLOSED);
+  th_raw_link_close(&l);
 }
 
 static void close_between_frames_is_orderly(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  memcpy(raw.bytes, "\x00\x00\x00\x00", 4); /* two keep-alives, then EOF */
-  raw.len = 4;
-  raw.close_after = true;
-  th_client tc;
-  against_raw(&loop, &raw, &tc);
-  assert_int_equal(tc.closed, 1);
-  assert_int_equal(tc.failed, 0);
-  assert_int_equal(tc.down_status, ISO_E_CLOSED);
+  th_raw_link l;
+  th_raw_link_init(&l, "\x00\x00\x00\x00", 4); /* two keep-alives, then EOF */
+  l.raw.close_after = true;
+  against_raw(&l);
+  assert_int_equal(l.tc.closed, 1);
+  assert_int_equal(l.tc.failed, 0);
+  assert_int_equal(l.tc.down_status, ISO_E_CLOSED);
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.keepalives, 2);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  th_raw_link_close(&l);
 }
 
 /* One byte at a time: a whole response gets through and matches; then a
  * frame over the maximum, also dribbled, still ends the link. */
 static void one_byte_at_a_time(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  size_t n = th_pack(raw.bytes + 2, sizeof raw.bytes - 2, "0110", "000001", "TERM0001", "00");
-  raw.bytes[0] = (uint8_t)(n >> 8);
-  raw.bytes[1] = (uint8_t)n;
-  memcpy(raw.bytes + 2 + n, "\x7F\xFF", 2);
-  raw.len = n + 4;
-  raw.one_at_a_time = true;
-  th_raw_start(&raw, &loop);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, raw.port), 0);
-  th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 5000));
-  assert_int_equal(r.status, 0);
+  uint8_t bytes[256];
+  size_t n = th_pack(bytes + 2, sizeof bytes - 4, "0110", "000001", "TERM0001", "00");
+  bytes[0] = (uint8_t)(n >> 8);
+  bytes[1] = (uint8_t)n;
+  memcpy(bytes + 2 + n, "\x7F\xFF", 2);
+  th_raw_link l;
+  th_raw_link_init(&l, bytes, n + 4);
+  l.raw.one_at_a_time = true;
+  th_raw_link_open(&l, NULL);
+  th_result r = th_request_answered(&l.loop, l.tc.conn, "000001", 5000);
   assert_string_equal(r.stan, "000001");
-  assert_true(th_run_count(&loop, &tc.failed, 1, 5000));
-  assert_int_equal(tc.down_status, ISO_E_FRAME_TOO_LARGE);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  assert_true(th_run_count(&l.loop, &l.tc.failed, 1, 5000));
+  assert_int_equal(l.tc.down_status, ISO_E_FRAME_TOO_LARGE);
+  th_raw_link_close(&l);
 }
 
 static void server_fails_bad_client_and_keeps_serving(void **state) {
@@ -160,10 +124,7 @@ static void server_fails_bad_client_and_keeps_serving(void **state) {
   uv_close((uv_handle_t *)&raw, NULL);
   th_client tc;
   assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  th_request_answered(&loop, tc.conn, "000001", 2000);
   iso_conn_stats st;
   iso_server_stats_read(ts.server, &st);
   assert_int_equal(st.accepted, 2);
@@ -212,41 +173,31 @@ static void connection_limit_refuses_past_it(void **state) {
 
 static void injected_accept_failure_does_not_stop_accepting(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  iso__server_inject_accept_failures(ts.server, 2);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
+  iso__server_inject_accept_failures(l.ts.server, 2);
   th_client bad[2], good;
   for (int i = 0; i < 2; i++) {
-    assert_int_equal(th_client_connect(&bad[i], &loop, NULL, ts.port), 0);
-    assert_true(th_run_count(&loop, &bad[i].closed, 1, 2000));
+    assert_int_equal(th_client_connect(&bad[i], &l.loop, NULL, l.ts.port), 0);
+    assert_true(th_run_count(&l.loop, &bad[i].closed, 1, 2000));
   }
-  assert_int_equal(th_client_connect(&good, &loop, NULL, ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(good.conn, "000001", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  assert_int_equal(th_client_connect(&good, &l.loop, NULL, l.ts.port), 0);
+  th_request_answered(&l.loop, good.conn, "000001", 2000);
   iso_conn_stats st;
-  iso_server_stats_read(ts.server, &st);
+  iso_server_stats_read(l.ts.server, &st);
   assert_int_equal(st.accept_errors, 2);
   assert_int_equal(st.accepted, 1);
-  for (int i = 0; i < 2; i++) th_client_close(&bad[i], &loop, ISO_CLOSE_NOW);
-  th_client_close(&good, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  for (int i = 0; i < 2; i++) th_client_close(&bad[i], &l.loop, ISO_CLOSE_NOW);
+  th_client_close(&good, &l.loop, ISO_CLOSE_NOW);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* Real descriptor exhaustion: the server's accept hits EMFILE; once
  * descriptors are free again, it accepts. */
 static void emfile_then_accepting_again(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
 
   struct rlimit old, low;
   getrlimit(RLIMIT_NOFILE, &old);
@@ -265,37 +216,29 @@ static void emfile_then_accepting_again(void **state) {
   iso_conn_opts o = th_conn_opts();
   /* TCP completes in the kernel's backlog; the server cannot accept it, and
    * libuv's reserve-descriptor trick drops it, so the client sees the end */
-  assert_int_equal(th_client_connect(&lost, &loop, &o, ts.port), 0);
-  assert_true(th_run_count(&loop, &lost.closed, 1, 2000));
-  assert_int_equal(ts.connections, 1);
+  assert_int_equal(th_client_connect(&lost, &l.loop, &o, l.ts.port), 0);
+  assert_true(th_run_count(&l.loop, &lost.closed, 1, 2000));
+  assert_int_equal(l.ts.connections, 1);
   while (nfds) close(fds[--nfds]);
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-  th_client_close(&lost, &loop, ISO_CLOSE_NOW);
+  th_client_close(&lost, &l.loop, ISO_CLOSE_NOW);
   th_client again;
-  assert_int_equal(th_client_connect(&again, &loop, NULL, ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(again.conn, "000002", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
-  th_client_close(&again, &loop, ISO_CLOSE_NOW);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  assert_int_equal(th_client_connect(&again, &l.loop, NULL, l.ts.port), 0);
+  th_request_answered(&l.loop, again.conn, "000002", 2000);
+  th_client_close(&again, &l.loop, ISO_CLOSE_NOW);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* A peer that never reads: once max_output bytes wait, sends are refused at
  * once (ISO_E_BUSY) instead of piling up without bound. */
 static void peer_that_never_reads_gets_backpressure(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_raw raw = {0};
-  raw.no_read = true;
-  th_raw_start(&raw, &loop);
+  th_raw_link l;
+  th_raw_link_init(&l, NULL, 0);
+  l.raw.no_read = true;
   iso_conn_opts o = th_conn_opts();
   o.max_output = 256 * 1024;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, raw.port), 0);
+  th_raw_link_open(&l, &o);
   static uint8_t payload[8000];
   memset(payload, 'x', sizeof payload);
   iso_frame f = {NULL, 0, payload, sizeof payload};
@@ -303,10 +246,10 @@ static void peer_that_never_reads_gets_backpressure(void **state) {
   size_t sent = 0;
   /* the kernel's buffers absorb some megabytes first: bounded at 256 MiB */
   while (sent < (256u << 20)) {
-    rc = iso_conn_send(tc.conn, &f);
+    rc = iso_conn_send(l.tc.conn, &f);
     if (rc < 0) break;
     sent += sizeof payload;
-    if (sent % (64 * sizeof payload) == 0) uv_run(&loop, UV_RUN_NOWAIT);
+    if (sent % (64 * sizeof payload) == 0) uv_run(&l.loop, UV_RUN_NOWAIT);
   }
   assert_int_equal(rc, ISO_E_BUSY);
   th_result r;
@@ -314,13 +257,11 @@ static void peer_that_never_reads_gets_backpressure(void **state) {
   size_t n = th_pack(buf, sizeof buf, "0100", "000001", "TERM0001", NULL);
   iso_frame req = {NULL, 0, buf, (uint32_t)n};
   /* fill the last bytes of room with small frames, then a request is refused */
-  for (int i = 0; i < 10000 && iso_conn_send(tc.conn, &req) == 0; i++) continue;
+  for (int i = 0; i < 10000 && iso_conn_send(l.tc.conn, &req) == 0; i++) continue;
   memset(&r, 0, sizeof r);
-  assert_int_equal(iso_conn_request(tc.conn, &req, 0, th_on_response, &r), ISO_E_BUSY);
+  assert_int_equal(iso_conn_request(l.tc.conn, &req, 0, th_on_response, &r), ISO_E_BUSY);
   assert_false(r.done);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_raw_close(&raw, &loop);
-  th_loop_close(&loop);
+  th_raw_link_close(&l);
 }
 
 int main(void) {

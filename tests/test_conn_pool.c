@@ -12,6 +12,7 @@
 
 #include "conn/conn_internal.h"
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 
 static int state_changes;
 static iso_pool_state last_state;
@@ -65,20 +66,18 @@ static iso_pool *start_pool(uv_loop_t *loop, struct sockaddr_in *addrs, size_t n
  * connection a request arrived on through its held copy. */
 static void minimum_and_round_robin(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_HOLD);
-  struct sockaddr_in a[3] = {th_addr(ts.port), th_addr(ts.port), th_addr(ts.port)};
+  th_link l;
+  th_link_serve(&l, TH_HOLD, NULL);
+  struct sockaddr_in a[3] = {th_addr(l.ts.port), th_addr(l.ts.port), th_addr(l.ts.port)};
   state_changes = 0;
-  iso_pool *p = start_pool(&loop, a, 3, 2, NULL);
+  iso_pool *p = start_pool(&l.loop, a, 3, 2, NULL);
   assert_int_equal(iso_pool_state_get(p), ISO_POOL_DOWN);
-  assert_true(wait_state(&loop, p, ISO_POOL_UP));
+  assert_true(wait_state(&l.loop, p, ISO_POOL_UP));
   assert_int_equal(last_state, ISO_POOL_UP); /* told, via DEGRADED or not */
   assert_true(state_changes >= 1);
-  th_run_for(&loop, 20);
+  th_run_for(&l.loop, 20);
   assert_int_equal(iso_pool_healthy(p), 3);
-  assert_int_equal(ts.connections, 3);
+  assert_int_equal(l.ts.connections, 3);
   /* six requests: two on each connection, in turn */
   th_result r[6];
   for (int i = 0; i < 6; i++) {
@@ -91,16 +90,16 @@ static void minimum_and_round_robin(void **state) {
     memset(&r[i], 0, sizeof r[i]);
     assert_int_equal(iso_pool_request(p, &f, 0, th_on_response, &r[i]), 0);
   }
-  assert_true(th_run_count(&loop, &ts.nheld, 6, 2000));
+  assert_true(th_run_count(&l.loop, &l.ts.nheld, 6, 2000));
   /* every server-side connection got exactly two */
   for (int i = 0; i < 6; i++) {
     int same = 0;
-    for (int j = 0; j < 6; j++) same += ts.held[j].conn == ts.held[i].conn;
+    for (int j = 0; j < 6; j++) same += l.ts.held[j].conn == l.ts.held[i].conn;
     assert_int_equal(same, 2);
   }
-  for (int i = 0; i < 6; i++) th_server_answer(&ts, i);
+  for (int i = 0; i < 6; i++) th_server_answer(&l.ts, i);
   for (int i = 0; i < 6; i++) {
-    assert_true(th_run_until(&loop, &r[i].done, 2000));
+    assert_true(th_run_until(&l.loop, &r[i].done, 2000));
     assert_int_equal(r[i].status, 0);
   }
   iso_conn_stats st;
@@ -108,25 +107,18 @@ static void minimum_and_round_robin(void **state) {
   assert_int_equal(st.sent, 6);
   assert_int_equal(st.received, 6);
   assert_int_equal(st.connections, 3);
-  close_pool(p, &loop);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  close_pool(p, &l.loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 static void degraded_when_below_minimum(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_raw dead = {0}; /* get a port nobody will accept on: close its listener */
-  th_raw_start(&dead, &loop);
-  int dead_port = dead.port;
-  th_raw_close(&dead, &loop);
-  struct sockaddr_in a[2] = {th_addr(ts.port), th_addr(dead_port)};
-  iso_pool *p = start_pool(&loop, a, 2, 2, NULL);
-  assert_true(wait_state(&loop, p, ISO_POOL_DEGRADED));
-  th_run_for(&loop, 100);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
+  struct sockaddr_in a[2] = {th_addr(l.ts.port), th_addr(th_unused_port())};
+  iso_pool *p = start_pool(&l.loop, a, 2, 2, NULL);
+  assert_true(wait_state(&l.loop, p, ISO_POOL_DEGRADED));
+  th_run_for(&l.loop, 100);
   assert_int_equal(iso_pool_state_get(p), ISO_POOL_DEGRADED);
   assert_int_equal(iso_pool_healthy(p), 1);
   /* requests still go through the healthy one */
@@ -135,11 +127,10 @@ static void degraded_when_below_minimum(void **state) {
   size_t n = th_pack(buf, sizeof buf, "0100", "000001", "TERM0001", NULL);
   iso_frame f = {NULL, 0, buf, (uint32_t)n};
   assert_int_equal(iso_pool_request(p, &f, 0, th_on_response, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   assert_int_equal(r.status, 0);
-  close_pool(p, &loop);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  close_pool(p, &l.loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 static bool only_marked(iso_conn *conn, void *data) {
@@ -149,14 +140,12 @@ static bool only_marked(iso_conn *conn, void *data) {
 
 static void filter_excludes(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  struct sockaddr_in a[2] = {th_addr(ts.port), th_addr(ts.port)};
-  iso_pool *p = start_pool(&loop, a, 2, 1, only_marked);
-  th_run_for(&loop, 100);
-  assert_int_equal(ts.connections, 2);          /* both established ... */
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
+  struct sockaddr_in a[2] = {th_addr(l.ts.port), th_addr(l.ts.port)};
+  iso_pool *p = start_pool(&l.loop, a, 2, 1, only_marked);
+  th_run_for(&l.loop, 100);
+  assert_int_equal(l.ts.connections, 2);          /* both established ... */
   assert_int_equal(iso_pool_healthy(p), 0);     /* ... neither passes */
   assert_int_equal(iso_pool_state_get(p), ISO_POOL_DOWN);
   assert_null(iso_pool_pick(p));
@@ -165,9 +154,8 @@ static void filter_excludes(void **state) {
   size_t n = th_pack(buf, sizeof buf, "0100", "000001", "TERM0001", NULL);
   iso_frame f = {NULL, 0, buf, (uint32_t)n};
   assert_int_equal(iso_pool_request(p, &f, 0, th_on_response, &r), ISO_E_NO_CONNECTION);
-  close_pool(p, &loop);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  close_pool(p, &l.loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 static void reconnects_after_server_restart(void **state) {
@@ -217,11 +205,7 @@ static void backoff_grows_to_cap_with_jitter(void **state) {
   /* and in practice: against a dead port, attempts thin out */
   uv_loop_t loop;
   uv_loop_init(&loop);
-  th_raw dead = {0};
-  th_raw_start(&dead, &loop);
-  int dead_port = dead.port;
-  th_raw_close(&dead, &loop);
-  struct sockaddr_in a[1] = {th_addr(dead_port)};
+  struct sockaddr_in a[1] = {th_addr(th_unused_port())};
   iso_pool *p = start_pool(&loop, a, 1, 1, NULL);
   th_run_for(&loop, 400);
   iso_conn_stats st;

@@ -14,123 +14,108 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 
 static void out_of_order_responses_match(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_HOLD);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_HOLD, NULL, NULL);
 
   enum { N = 10 };
   th_result r[N];
   char stan[7];
   for (int i = 0; i < N; i++) {
     snprintf(stan, sizeof stan, "%06d", 100 + i);
-    assert_int_equal(th_request(tc.conn, stan, 0, &r[i]), 0);
+    assert_int_equal(th_request(l.tc.conn, stan, 0, &r[i]), 0);
   }
-  assert_true(th_run_count(&loop, &ts.nheld, N, 2000));
-  for (int i = N - 1; i >= 0; i--) th_server_answer(&ts, i); /* reversed */
+  assert_true(th_run_count(&l.loop, &l.ts.nheld, N, 2000));
+  for (int i = N - 1; i >= 0; i--) th_server_answer(&l.ts, i); /* reversed */
   for (int i = 0; i < N; i++) {
-    assert_true(th_run_until(&loop, &r[i].done, 2000));
+    assert_true(th_run_until(&l.loop, &r[i].done, 2000));
     snprintf(stan, sizeof stan, "%06d", 100 + i);
     assert_int_equal(r[i].status, 0);
     assert_string_equal(r[i].mti, "0110");
     assert_string_equal(r[i].stan, stan);
   }
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.sent, N);
   assert_int_equal(st.received, N);
   assert_int_equal(st.in_flight, 0);
   assert_true(st.bytes_out > 0 && st.bytes_in > 0);
 
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 static void duplicate_key_refused(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_HOLD);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_HOLD, NULL, NULL);
 
   th_result first, second;
-  assert_int_equal(th_request(tc.conn, "000777", 0, &first), 0);
-  assert_int_equal(th_request(tc.conn, "000777", 0, &second), ISO_E_DUPLICATE_KEY);
+  assert_int_equal(th_request(l.tc.conn, "000777", 0, &first), 0);
+  assert_int_equal(th_request(l.tc.conn, "000777", 0, &second), ISO_E_DUPLICATE_KEY);
   /* another terminal with the same STAN is another key */
   uint8_t buf[128];
   size_t n = th_pack(buf, sizeof buf, "0100", "000777", "TERM0002", NULL);
   iso_frame f = {NULL, 0, buf, (uint32_t)n};
   th_result third = {0};
-  assert_int_equal(iso_conn_request(tc.conn, &f, 0, th_on_response, &third), 0);
+  assert_int_equal(iso_conn_request(l.tc.conn, &f, 0, th_on_response, &third), 0);
   /* a response MTI is not a request */
   n = th_pack(buf, sizeof buf, "0110", "000778", "TERM0001", "00");
   f.len = (uint32_t)n;
-  assert_int_equal(iso_conn_request(tc.conn, &f, 0, th_on_response, &second),
+  assert_int_equal(iso_conn_request(l.tc.conn, &f, 0, th_on_response, &second),
                    ISO_E_NOT_REQUEST);
 
-  assert_true(th_run_count(&loop, &ts.nheld, 2, 2000));
-  th_server_answer(&ts, 0);
-  th_server_answer(&ts, 1);
-  assert_true(th_run_until(&loop, &first.done, 2000));
-  assert_true(th_run_until(&loop, &third.done, 2000));
+  assert_true(th_run_count(&l.loop, &l.ts.nheld, 2, 2000));
+  th_server_answer(&l.ts, 0);
+  th_server_answer(&l.ts, 1);
+  assert_true(th_run_until(&l.loop, &first.done, 2000));
+  assert_true(th_run_until(&l.loop, &third.done, 2000));
   assert_int_equal(first.status, 0);
   assert_int_equal(third.status, 0);
   assert_false(second.done); /* refused: its callback never ran */
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.refused, 2);
 
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 static void timeout_then_late_response_goes_inbound(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_HOLD);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_HOLD, NULL, NULL);
 
   th_result r;
-  uint64_t t0 = uv_now(&loop);
-  assert_int_equal(th_request(tc.conn, "000001", 50, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  uint64_t t0 = uv_now(&l.loop);
+  assert_int_equal(th_request(l.tc.conn, "000001", 50, &r), 0);
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   assert_int_equal(r.status, ISO_E_TIMEDOUT);
-  assert_true(uv_now(&loop) - t0 >= 50);
-  assert_int_equal(ts.nheld, 1);
-  th_server_answer(&ts, 0);
-  assert_true(th_run_count(&loop, &tc.inbound_late, 1, 2000));
+  assert_true(uv_now(&l.loop) - t0 >= 50);
+  assert_int_equal(l.ts.nheld, 1);
+  th_server_answer(&l.ts, 0);
+  assert_true(th_run_count(&l.loop, &l.tc.inbound_late, 1, 2000));
   /* a response nobody asked for is unmatched */
-  assert_int_equal(th_request(tc.conn, "000002", 0, &r), 0);
-  assert_true(th_run_count(&loop, &ts.nheld, 2, 2000));
+  assert_int_equal(th_request(l.tc.conn, "000002", 0, &r), 0);
+  assert_true(th_run_count(&l.loop, &l.ts.nheld, 2, 2000));
   uint8_t buf[128];
   size_t n = th_pack(buf, sizeof buf, "0110", "999999", "TERM0001", "00");
   iso_frame f = {NULL, 0, buf, (uint32_t)n};
-  assert_int_equal(iso_conn_send(ts.held[1].conn, &f), 0);
-  assert_true(th_run_count(&loop, &tc.inbound_unmatched, 1, 2000));
+  assert_int_equal(iso_conn_send(l.ts.held[1].conn, &f), 0);
+  assert_true(th_run_count(&l.loop, &l.tc.inbound_unmatched, 1, 2000));
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.timed_out, 1);
   assert_int_equal(st.late, 1);
   assert_int_equal(st.unmatched, 1);
   assert_int_equal(st.in_flight, 1);
 
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
   assert_true(r.done);
   assert_int_equal(r.status, ISO_E_CANCELED);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_server_close(&l.ts, &l.loop);
+  th_loop_close(&l.loop);
 }
 
 /* The client answers requests that come from the server. */
@@ -146,74 +131,61 @@ static void answer_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_fram
 
 static void server_sends_request_to_client(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
   iso_conn_opts o = th_conn_opts();
   o.on_inbound = answer_inbound;
-  th_client tc;
   client_answered = 0;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
-  assert_true(th_run_count(&loop, &ts.connections, 1, 2000));
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, &o);
+  assert_true(th_run_count(&l.loop, &l.ts.connections, 1, 2000));
 
   /* the server side sends a network request (0800) on the accepted link */
   uint8_t buf[128];
   size_t n = th_pack(buf, sizeof buf, "0800", "123456", NULL, NULL);
   iso_frame f = {NULL, 0, buf, (uint32_t)n};
   th_result r = {0};
-  assert_int_equal(iso_conn_request(ts.last_conn, &f, 0, th_on_response, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  assert_int_equal(iso_conn_request(l.ts.last_conn, &f, 0, th_on_response, &r), 0);
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   assert_int_equal(r.status, 0);
   assert_string_equal(r.mti, "0810");
   assert_string_equal(r.stan, "123456");
   assert_int_equal(client_answered, 1);
   /* and the client's own requests still work both ways at once */
-  th_result c;
-  assert_int_equal(th_request(tc.conn, "000100", 0, &c), 0);
-  assert_true(th_run_until(&loop, &c.done, 2000));
-  assert_int_equal(c.status, 0);
+  th_request_answered(&l.loop, l.tc.conn, "000100", 2000);
   iso_conn_stats st;
-  iso_server_stats_read(ts.server, &st);
+  iso_server_stats_read(l.ts.server, &st);
   assert_int_equal(st.sent, 1);
   assert_int_equal(st.received, 1);
   assert_int_equal(st.inbound, 1);
   assert_int_equal(st.connections, 1);
 
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 static void in_flight_bound_refuses_at_once(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_HOLD);
   iso_conn_opts o = th_conn_opts();
   o.max_in_flight = 3;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_HOLD, NULL, &o);
   th_result r[4];
-  assert_int_equal(th_request(tc.conn, "000001", 0, &r[0]), 0);
-  assert_int_equal(th_request(tc.conn, "000002", 0, &r[1]), 0);
-  assert_int_equal(th_request(tc.conn, "000003", 0, &r[2]), 0);
-  assert_int_equal(th_request(tc.conn, "000004", 0, &r[3]), ISO_E_BUSY);
-  assert_true(th_run_count(&loop, &ts.nheld, 3, 2000));
-  th_server_answer(&ts, 1);
-  assert_true(th_run_until(&loop, &r[1].done, 2000));
+  assert_int_equal(th_request(l.tc.conn, "000001", 0, &r[0]), 0);
+  assert_int_equal(th_request(l.tc.conn, "000002", 0, &r[1]), 0);
+  assert_int_equal(th_request(l.tc.conn, "000003", 0, &r[2]), 0);
+  assert_int_equal(th_request(l.tc.conn, "000004", 0, &r[3]), ISO_E_BUSY);
+  assert_true(th_run_count(&l.loop, &l.ts.nheld, 3, 2000));
+  th_server_answer(&l.ts, 1);
+  assert_true(th_run_until(&l.loop, &r[1].done, 2000));
   /* room again */
-  assert_int_equal(th_request(tc.conn, "000004", 0, &r[3]), 0);
+  assert_int_equal(th_request(l.tc.conn, "000004", 0, &r[3]), 0);
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.in_flight, 3);
   assert_int_equal(st.refused, 1);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_NOW);
   for (int i = 0; i < 4; i++) assert_true(r[i].done);
   assert_int_equal(r[0].status, ISO_E_CANCELED);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_server_close(&l.ts, &l.loop);
+  th_loop_close(&l.loop);
 }
 
 /* Key by DE 11 only (fields), so a response without DE 41 still matches. */
@@ -251,48 +223,33 @@ static int user_key(void *data, const uint8_t *p, size_t len, iso_match_key *key
 
 static void key_by_user_function(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   int calls = 0;
   iso_conn_opts o = th_conn_opts();
   o.match.fn = user_key;
   o.match.fn_data = &calls;
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
-  th_result r;
-  assert_int_equal(th_request(tc.conn, "000321", 0, &r), 0);
-  assert_true(th_run_until(&loop, &r.done, 2000));
-  assert_int_equal(r.status, 0);
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, &o);
+  th_request_answered(&l.loop, l.tc.conn, "000321", 2000);
   assert_int_equal(calls, 2); /* the request, then the response */
-  th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_GRACEFUL);
 }
 
 static void request_msg_packs(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_ECHO, NULL, NULL);
   iso_msg m;
   iso_msg_init(&m, iso_spec_builtin("iso87a"));
   iso_msg_set_mti(&m, "0200");
   iso_msg_set_str(&m, 11, "000555");
   iso_msg_set_str(&m, 41, "TERM0009");
   th_result r = {0};
-  assert_int_equal(iso_conn_request_msg(tc.conn, &m, 0, th_on_response, &r), 0);
+  assert_int_equal(iso_conn_request_msg(l.tc.conn, &m, 0, th_on_response, &r), 0);
   iso_msg_cleanup(&m); /* copied at submission */
-  assert_true(th_run_until(&loop, &r.done, 2000));
+  assert_true(th_run_until(&l.loop, &r.done, 2000));
   assert_int_equal(r.status, 0);
   assert_string_equal(r.mti, "0210");
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* Every framing over a real link, with a 5-byte TPDU carried through: the
@@ -324,8 +281,6 @@ static void every_framing_with_tpdu(void **state) {
                                          ISO_FRAME_BCD2};
   for (size_t k = 0; k < 4; k++)
     for (int self = 0; self < 2; self++) {
-      uv_loop_t loop;
-      uv_loop_init(&loop);
       iso_conn_opts o = th_conn_opts();
       o.framing.kind = (uint8_t)kinds[k];
       o.framing.length_includes_self = self;
@@ -334,16 +289,14 @@ static void every_framing_with_tpdu(void **state) {
       o.header = tpdu;
       iso_conn_opts so = o;
       so.on_inbound = tpdu_inbound;
-      th_server ts;
-      th_server_start(&ts, &loop, &so, TH_ECHO);
-      th_client tc;
-      assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
+      th_link l;
+      th_link_open(&l, TH_ECHO, &so, &o);
       uint8_t buf[128];
       size_t n = th_pack(buf, sizeof buf, "0200", "000031", "TERM0001", NULL);
       iso_frame f = {NULL, 0, buf, (uint32_t)n}; /* default header */
       th_result r = {0};
-      assert_int_equal(iso_conn_request(tc.conn, &f, 0, on_tpdu_response, &r), 0);
-      assert_true(th_run_until(&loop, &r.done, 2000));
+      assert_int_equal(iso_conn_request(l.tc.conn, &f, 0, on_tpdu_response, &r), 0);
+      assert_true(th_run_until(&l.loop, &r.done, 2000));
       assert_int_equal(r.status, 0);
       assert_string_equal(r.mti, "0210");
       assert_memory_equal(reply_tpdu, "\x60\x00\x07\x00\x03", 5);
@@ -351,10 +304,8 @@ static void every_framing_with_tpdu(void **state) {
       static uint8_t big[70000];
       memcpy(big, buf, n);
       iso_frame huge = {NULL, 0, big, sizeof big};
-      assert_int_equal(iso_conn_send(tc.conn, &huge), ISO_E_FRAME_TOO_LARGE);
-      th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
-      th_server_close(&ts, &loop);
-      th_loop_close(&loop);
+      assert_int_equal(iso_conn_send(l.tc.conn, &huge), ISO_E_FRAME_TOO_LARGE);
+      th_link_close(&l, ISO_CLOSE_GRACEFUL);
     }
 }
 
@@ -362,22 +313,18 @@ static void every_framing_with_tpdu(void **state) {
  * (backward shift) keep every other key findable. */
 static void many_answered_in_shuffled_order(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  static th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_HOLD);
   iso_conn_opts o = th_conn_opts();
   o.max_in_flight = 512;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &o, ts.port), 0);
+  static th_link l;
+  th_link_open(&l, TH_HOLD, NULL, &o);
   enum { N = 500 };
   static th_result r[N];
   char stan[7];
   for (int i = 0; i < N; i++) {
     snprintf(stan, sizeof stan, "%06d", i * 7919 % 1000000);
-    assert_int_equal(th_request(tc.conn, stan, 0, &r[i]), 0);
+    assert_int_equal(th_request(l.tc.conn, stan, 0, &r[i]), 0);
   }
-  assert_true(th_run_count(&loop, &ts.nheld, N, 5000));
+  assert_true(th_run_count(&l.loop, &l.ts.nheld, N, 5000));
   int order[N];
   for (int i = 0; i < N; i++) order[i] = i;
   uint32_t x = 12345;
@@ -388,50 +335,42 @@ static void many_answered_in_shuffled_order(void **state) {
     order[j] = t;
   }
   for (int i = 0; i < N; i++) {
-    th_server_answer(&ts, order[i]);
-    if (i % 50 == 49) th_run_for(&loop, 5);
+    th_server_answer(&l.ts, order[i]);
+    if (i % 50 == 49) th_run_for(&l.loop, 5);
   }
   for (int i = 0; i < N; i++) {
-    assert_true(th_run_until(&loop, &r[i].done, 3000));
+    assert_true(th_run_until(&l.loop, &r[i].done, 3000));
     assert_int_equal(r[i].status, 0);
     snprintf(stan, sizeof stan, "%06d", i * 7919 % 1000000);
     assert_string_equal(r[i].stan, stan);
   }
   iso_conn_stats st;
-  iso_conn_stats_read(tc.conn, &st);
+  iso_conn_stats_read(l.tc.conn, &st);
   assert_int_equal(st.received, N);
   assert_int_equal(st.unmatched, 0);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 /* Timeouts that differ per request expire in deadline order, not in
  * submission order. */
 static void per_request_timeouts_in_deadline_order(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_SILENT);
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, NULL, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_SILENT, NULL, NULL);
   th_result slow, fast, mid;
-  assert_int_equal(th_request(tc.conn, "000001", 300, &slow), 0);
-  assert_int_equal(th_request(tc.conn, "000002", 40, &fast), 0);
-  assert_int_equal(th_request(tc.conn, "000003", 150, &mid), 0);
-  assert_true(th_run_until(&loop, &fast.done, 2000));
+  assert_int_equal(th_request(l.tc.conn, "000001", 300, &slow), 0);
+  assert_int_equal(th_request(l.tc.conn, "000002", 40, &fast), 0);
+  assert_int_equal(th_request(l.tc.conn, "000003", 150, &mid), 0);
+  assert_true(th_run_until(&l.loop, &fast.done, 2000));
   assert_false(mid.done);
   assert_false(slow.done);
-  assert_true(th_run_until(&loop, &mid.done, 2000));
+  assert_true(th_run_until(&l.loop, &mid.done, 2000));
   assert_false(slow.done);
-  assert_true(th_run_until(&loop, &slow.done, 2000));
+  assert_true(th_run_until(&l.loop, &slow.done, 2000));
   assert_int_equal(fast.status, ISO_E_TIMEDOUT);
   assert_int_equal(mid.status, ISO_E_TIMEDOUT);
   assert_int_equal(slow.status, ISO_E_TIMEDOUT);
-  th_client_close(&tc, &loop, ISO_CLOSE_NOW);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 int main(void) {

@@ -17,17 +17,7 @@
 
 #include "support/conn_harness.h"
 #include "support/tls_certs.h"
-
-static void answer(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
-  if (kind != ISO_INBOUND_REQUEST) return;
-  char mti[5], stan[7];
-  th_read(f->payload, f->len, mti, stan);
-  if (!strcmp(stan, "999999")) return; /* left unanswered */
-  uint8_t out[256];
-  size_t n = th_answer_payload(f->payload, f->len, out, sizeof out);
-  iso_frame r = {NULL, 0, out, (uint32_t)n};
-  iso_conn_send(conn, &r);
-}
+#include "support/worker_server.h"
 
 static iso_server *server;
 static int port;
@@ -35,12 +25,7 @@ static char input[64];
 
 static int setup(void **state) {
   (void)state;
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = answer;
-  so.workers = 1;
-  struct sockaddr_in a = th_addr(0);
-  if (iso_server_start(&so, (struct sockaddr *)&a, &server) < 0) return -1;
+  server = th_worker_server_start(1, NULL);
   port = iso_server_port(server);
   snprintf(input, sizeof input, "/tmp/isoflow-send-XXXXXX");
   int fd = mkstemp(input);
@@ -63,17 +48,23 @@ static void write_input(const char *text) {
   fclose(f);
 }
 
-/* Runs isoflow send with extra args; returns the exit status, output in out. */
-static int run_send(const char *args, char *out, size_t cap) {
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "%s/isoflow send --to 127.0.0.1:%d --spec iso87a %s %s 2>&1",
-           ISOFLOW_BIN_DIR, port, args, input);
+/* Runs a shell command; returns its exit status (-1: it did not exit), what
+ * it printed in out. */
+static int run_command(const char *cmd, char *out, size_t cap) {
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
   size_t n = fread(out, 1, cap - 1, p);
   out[n] = 0;
   int st = pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs isoflow send with extra args; returns the exit status, output in out. */
+static int run_send(const char *args, char *out, size_t cap) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "%s/isoflow send --to 127.0.0.1:%d --spec iso87a %s %s 2>&1",
+           ISOFLOW_BIN_DIR, port, args, input);
+  return run_command(cmd, out, cap);
 }
 
 static void responses_printed_as_json(void **state) {
@@ -104,7 +95,7 @@ static void bad_input_exits_2(void **state) {
 static void timeout_exits_1(void **state) {
   (void)state;
   char out[2048];
-  write_input("{\"0\":\"0100\",\"11\":\"999999\"}\n");
+  write_input("{\"0\":\"0100\",\"11\":\"" TH_UNANSWERED_STAN "\"}\n");
   assert_int_equal(run_send("--timeout 100", out, sizeof out), 1);
   assert_non_null(strstr(out, "timed out"));
 }
@@ -114,11 +105,7 @@ static void refused_connection_exits_1(void **state) {
   char cmd[512], out[512];
   snprintf(cmd, sizeof cmd, "%s/isoflow send --to 127.0.0.1:1 --spec iso87a </dev/null 2>&1",
            ISOFLOW_BIN_DIR);
-  FILE *p = popen(cmd, "r");
-  size_t n = fread(out, 1, sizeof out - 1, p);
-  out[n] = 0;
-  int st = pclose(p);
-  assert_int_equal(WEXITSTATUS(st), 1);
+  assert_int_equal(run_command(cmd, out, sizeof out), 1);
   assert_non_null(strstr(out, "connection failed"));
   snprintf(cmd, sizeof cmd, "%s/isoflow send --help >/dev/null", ISOFLOW_BIN_DIR);
   assert_int_equal(WEXITSTATUS(system(cmd)), 0);
@@ -134,14 +121,7 @@ static void over_tls(void **state) {
                      .require_peer_cert = true};
   iso_tls *tls;
   assert_int_equal(iso_tls_new(&to, &tls), 0);
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = answer;
-  so.conn.tls = tls;
-  so.workers = 1;
-  struct sockaddr_in a = th_addr(0);
-  iso_server *s;
-  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &s), 0);
+  iso_server *s = th_worker_server_start(1, tls);
   write_input("{\"0\":\"0100\",\"11\":\"000001\",\"41\":\"TERM0001\"}\n");
   char cmd[1024], out[2048];
   snprintf(cmd, sizeof cmd,
@@ -149,10 +129,7 @@ static void over_tls(void **state) {
            "--tls-key %s %s 2>&1",
            ISOFLOW_BIN_DIR, iso_server_port(s), certs.ca, certs.client_cert,
            certs.client_key, input);
-  FILE *p = popen(cmd, "r");
-  size_t n = fread(out, 1, sizeof out - 1, p);
-  out[n] = 0;
-  assert_int_equal(WEXITSTATUS(pclose(p)), 0);
+  assert_int_equal(run_command(cmd, out, sizeof out), 0);
   assert_non_null(strstr(out, "\"0\":\"0110\""));
   /* without the client certificate the server refuses: exit 1 */
   snprintf(cmd, sizeof cmd,

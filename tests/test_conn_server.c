@@ -13,25 +13,12 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
-
-/* Runs on the worker threads: touches nothing shared. */
-static void echo_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
-  if (kind != ISO_INBOUND_REQUEST) return;
-  uint8_t out[256];
-  size_t n = th_answer_payload(f->payload, f->len, out, sizeof out);
-  iso_frame r = {NULL, 0, out, (uint32_t)n};
-  iso_conn_send(conn, &r);
-}
+#include "support/conn_link.h"
+#include "support/worker_server.h"
 
 static void workers_serve_many_clients(void **state) {
   (void)state;
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = echo_inbound;
-  so.workers = 2;
-  struct sockaddr_in a = th_addr(0);
-  iso_server *server;
-  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &server), 0);
+  iso_server *server = th_worker_server_start(2, NULL);
   int port = iso_server_port(server);
 
   uv_loop_t loop;
@@ -69,13 +56,7 @@ static void workers_serve_many_clients(void **state) {
 /* Closing the server with clients still connected: they see the end. */
 static void close_with_clients_connected(void **state) {
   (void)state;
-  iso_server_opts so = {0};
-  so.conn = th_conn_opts();
-  so.conn.on_inbound = echo_inbound;
-  so.workers = 2;
-  struct sockaddr_in a = th_addr(0);
-  iso_server *server;
-  assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &server), 0);
+  iso_server *server = th_worker_server_start(2, NULL);
   uv_loop_t loop;
   uv_loop_init(&loop);
   th_client tc[4];
@@ -93,14 +74,12 @@ static void close_with_clients_connected(void **state) {
 
 static void bind_conflict_fails(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  th_server ts;
-  th_server_start(&ts, &loop, NULL, TH_ECHO);
+  th_link l;
+  th_link_serve(&l, TH_ECHO, NULL);
   iso_server_opts so = {0};
   so.conn = th_conn_opts();
-  so.loop = &loop;
-  struct sockaddr_in a = th_addr(ts.port);
+  so.loop = &l.loop;
+  struct sockaddr_in a = th_addr(l.ts.port);
   iso_server *second;
   assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &second), ISO_E_IO);
   so.loop = NULL;
@@ -108,8 +87,7 @@ static void bind_conflict_fails(void **state) {
   assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &second), ISO_E_IO);
   so.conn.spec = NULL;
   assert_int_equal(iso_server_start(&so, (struct sockaddr *)&a, &second), ISO_E_INVAL);
-  th_server_close(&ts, &loop);
-  th_loop_close(&loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
 }
 
 int main(void) {

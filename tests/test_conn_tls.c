@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "support/conn_harness.h"
+#include "support/conn_link.h"
 #include "support/tls_certs.h"
 
 static th_certs certs;
@@ -172,31 +173,26 @@ static void bad_files_refused(void **state) {
  * close_timeout_ms, the request canceled. */
 static void tls_graceful_close_bounded(void **state) {
   (void)state;
-  uv_loop_t loop;
-  uv_loop_init(&loop);
   iso_tls *s = server_tls(certs.server_cert, certs.server_key, false);
   iso_tls *c = client_tls(certs.ca, false);
   iso_conn_opts so = th_conn_opts();
   so.tls = s;
-  th_server ts;
-  th_server_start(&ts, &loop, &so, TH_SILENT);
   iso_conn_opts co = th_conn_opts();
   co.tls = c;
   co.tls_peer_name = "localhost";
   co.close_timeout_ms = 80;
-  th_client tc;
-  assert_int_equal(th_client_connect(&tc, &loop, &co, ts.port), 0);
+  th_link l;
+  th_link_open(&l, TH_SILENT, &so, &co);
   th_result r;
-  assert_int_equal(th_request(tc.conn, "000001", 10000, &r), 0);
-  assert_true(th_run_count(&loop, &ts.requests, 1, 2000));
-  uint64_t t0 = uv_now(&loop);
-  th_client_close(&tc, &loop, ISO_CLOSE_GRACEFUL);
-  assert_true(uv_now(&loop) - t0 >= 80 && uv_now(&loop) - t0 < 2000);
+  assert_int_equal(th_request(l.tc.conn, "000001", 10000, &r), 0);
+  assert_true(th_run_count(&l.loop, &l.ts.requests, 1, 2000));
+  uint64_t t0 = uv_now(&l.loop);
+  th_client_close(&l.tc, &l.loop, ISO_CLOSE_GRACEFUL);
+  assert_true(uv_now(&l.loop) - t0 >= 80 && uv_now(&l.loop) - t0 < 2000);
   assert_int_equal(r.status, ISO_E_CANCELED);
-  th_server_close(&ts, &loop);
+  th_link_close(&l, ISO_CLOSE_NOW);
   iso_tls_free(s);
   iso_tls_free(c);
-  th_loop_close(&loop);
 }
 
 static void on_connect_status(iso_conn *conn, int status) {

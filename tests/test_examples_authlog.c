@@ -28,6 +28,7 @@
 #include "examples/issuer/participants/issuer.h"
 #include "isoflow/journal.h"
 #include "support/flow_fixture.h"
+#include "support/issuer_world.h"
 #include "support/journal_support.h"
 
 /* ---- the log alone -------------------------------------------------------- */
@@ -196,89 +197,29 @@ static void test_held_entry_survives_eviction(void **state) {
 
 /* ---- through a flow with a journal ---------------------------------------- */
 
-typedef struct world {
-  uv_loop_t loop;
-  iso__card_book book;
-  iso__issuer issuer;
-  iso_flow *flow;
-  iso_flow_loop *fl;
-  const iso_spec *spec;
-  iso_journal_db *db;
-} world;
-
-typedef struct answer {
-  int done;
-  int status;
-  char rc[3];
-} answer;
-
-static void on_done(iso_tx *tx, int status, const iso_msg *rsp, void *data) {
-  (void)tx;
-  answer *a = data;
-  a->done = 1;
-  a->status = status;
-  size_t len;
-  if (!rsp || iso_msg_get(rsp, 39, a->rc, sizeof a->rc, &len) < 0) a->rc[0] = '\0';
-}
+typedef iw_world world;
+typedef iw_answer answer;
 
 static int setup(void **state) {
-  world *w = calloc(1, sizeof *w);
-  assert_non_null(w);
-  assert_int_equal(uv_loop_init(&w->loop), 0);
-  assert_int_equal(iso__card_book_builtin(&w->book), 0);
-  assert_int_equal(iso__issuer_init(&w->issuer, &w->book), 0);
-  w->issuer.log.limit = 3;
-  w->spec = iso_spec_builtin("iso87a-bbitmap");
   char path[300];
   jt_path(path, sizeof path, "authlog.db");
-  iso_journal_config jc;
-  iso_journal_config_init(&jc);
-  jc.path = path;
-  jc.spec = w->spec;
-  jc.sync = ISO_JOURNAL_SYNC_OFF;
-  assert_int_equal(iso_journal_open(&jc, &w->db), 0);
-  w->issuer.journal = w->db;
-  iso_flow_config cfg;
-  iso_flow_config_init(&cfg);
-  cfg.spec = w->spec;
-  cfg.name = "issuer";
-  assert_int_equal(iso_flow_new(&cfg, &w->flow), 0);
-  assert_int_equal(iso__issuer_flow_build(w->flow, &w->issuer), 0);
-  iso_journal j;
-  assert_int_equal(iso_journal_interface(w->db, &j), 0);
-  assert_int_equal(iso_flow_set_journal(w->flow, &j), 0);
-  assert_int_equal(iso_flow_start(w->flow), 0);
-  assert_int_equal(iso_flow_loop_new(w->flow, &w->loop, &w->fl), 0);
+  world *w = iw_world_new(path);
+  w->issuer.log.limit = 3;
   *state = w;
   return 0;
 }
 
 static int teardown(void **state) {
-  world *w = *state;
-  fx_close(&w->loop, w->fl);
-  iso_flow_free(w->flow);
-  iso_journal_close(w->db);
-  iso__issuer_free(&w->issuer);
-  iso__card_book_free(&w->book);
+  iw_world_free(*state);
   jt_cleanup();
-  free(w);
   return 0;
 }
 
-static void submit(world *w, const iso_msg *req, answer *a) {
-  memset(a, 0, sizeof *a);
-  assert_int_equal(iso_flow_submit(w->fl, req, 0, on_done, a), 0);
-  assert_true(fx_run_until(&w->loop, &a->done, 5000));
-}
-
+/* Builds an authorization into m and asserts that it is approved. */
 static void auth(world *w, iso_msg *m, unsigned card, int64_t amount, uint32_t stan) {
-  char pan[ISO__PAN_MAX + 1];
-  iso__card_builtin_pan(card, pan);
-  iso__auth_params p = {.pan = pan, .expiry = "3012", .amount = amount, .stan = stan,
-                        .when = "1123101010"};
-  assert_int_equal(iso__build_authorization(m, &p), 0);
+  iw_auth_request(m, card, amount, stan);
   answer a;
-  submit(w, m, &a);
+  iw_submit(w, m, &a);
   assert_string_equal(a.rc, "00");
 }
 
@@ -326,7 +267,7 @@ static void test_reversal_of_evicted_original(void **state) {
    * refunded once. */
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan++), 0);
   iso_msg_unset(&rev, 37);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_int_equal(a.status, 0);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), opening);
@@ -335,7 +276,7 @@ static void test_reversal_of_evicted_original(void **state) {
 
   /* A second reversal: the original is back in the log, reversed. */
   assert_int_equal(iso__build_reversal(&rev, &orig, "0420", stan++), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.reversal_repeated), 1);
@@ -346,7 +287,7 @@ static void test_reversal_of_evicted_original(void **state) {
   push_out(w, &stan);
   assert_false(iso__auth_log_has(&w->issuer.log, &k));
   assert_int_equal(iso__build_reversal(&rev, &orig, "0420", stan++), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 2);
@@ -358,7 +299,7 @@ static void test_reversal_of_evicted_original(void **state) {
   push_out(w, &stan);
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan++), 0);
   iso_msg_unset(&rev, 90);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 9), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 3);
@@ -367,7 +308,7 @@ static void test_reversal_of_evicted_original(void **state) {
    * reversal in the journal. */
   push_out(w, &stan);
   assert_int_equal(iso__build_reversal(&rev, &orig, "0420", stan++), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 9), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.refunds), 2);
@@ -379,10 +320,10 @@ static void test_reversal_of_evicted_original(void **state) {
   iso__auth_params p = {.pan = pan, .expiry = "3012", .amount = 900000, .stan = stan++,
                         .when = "1123101010"};
   assert_int_equal(iso__build_authorization(&orig, &p), 0);
-  submit(w, &orig, &a);
+  iw_submit(w, &orig, &a);
   assert_string_equal(a.rc, "51");
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan++), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 10), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_missed), 1);
@@ -415,7 +356,7 @@ static void test_without_journal_evicted_is_unknown(void **state) {
   auth(w, &orig, 11, 1000, stan++);
   push_out(w, &stan);
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan++), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000 - 1000);
   assert_int_equal(atomic_load(&w->issuer.counters.reversal_unknown), 1);

@@ -21,88 +21,28 @@
 #include "examples/common/requests.h"
 #include "examples/issuer/participants/issuer.h"
 #include "support/flow_fixture.h"
+#include "support/issuer_world.h"
 
-typedef struct world {
-  uv_loop_t loop;
-  iso__card_book book;
-  iso__issuer issuer;
-  iso_flow *flow;
-  iso_flow_loop *fl;
-  const iso_spec *spec;
-} world;
-
-typedef struct answer {
-  int done;
-  int status;
-  char mti[5];
-  char rc[3];
-  char auth_code[8];
-} answer;
-
-static void on_done(iso_tx *tx, int status, const iso_msg *rsp, void *data) {
-  (void)tx;
-  answer *a = data;
-  a->done = 1;
-  a->status = status;
-  a->rc[0] = a->auth_code[0] = '\0';
-  snprintf(a->mti, sizeof a->mti, "%s", rsp ? iso_msg_mti(rsp) : "");
-  size_t len;
-  if (rsp && iso_msg_get(rsp, 39, a->rc, sizeof a->rc, &len) < 0) a->rc[0] = '\0';
-  if (rsp && iso_msg_get(rsp, 38, a->auth_code, sizeof a->auth_code, &len) < 0)
-    a->auth_code[0] = '\0';
-}
+typedef iw_world world;
+typedef iw_answer answer;
 
 static int setup(void **state) {
-  world *w = calloc(1, sizeof *w);
-  assert_non_null(w);
-  assert_int_equal(uv_loop_init(&w->loop), 0);
-  assert_int_equal(iso__card_book_builtin(&w->book), 0);
-  assert_int_equal(iso__issuer_init(&w->issuer, &w->book), 0);
-  w->spec = iso_spec_builtin("iso87a-bbitmap");
-  iso_flow_config cfg;
-  iso_flow_config_init(&cfg);
-  cfg.spec = w->spec;
-  cfg.name = "issuer";
-  assert_int_equal(iso_flow_new(&cfg, &w->flow), 0);
-  assert_int_equal(iso__issuer_flow_build(w->flow, &w->issuer), 0);
-  assert_int_equal(iso_flow_start(w->flow), 0);
-  assert_int_equal(iso_flow_loop_new(w->flow, &w->loop, &w->fl), 0);
-  *state = w;
+  *state = iw_world_new(NULL);
   return 0;
 }
 
 static int teardown(void **state) {
-  world *w = *state;
-  fx_close(&w->loop, w->fl);
-  iso_flow_free(w->flow);
-  iso__issuer_free(&w->issuer);
-  iso__card_book_free(&w->book);
-  free(w);
+  iw_world_free(*state);
   return 0;
-}
-
-static void submit(world *w, const iso_msg *req, answer *a) {
-  memset(a, 0, sizeof *a);
-  assert_int_equal(iso_flow_submit(w->fl, req, 0, on_done, a), 0);
-  assert_true(fx_run_until(&w->loop, &a->done, 5000));
-}
-
-static void auth(world *w, iso_msg *m, unsigned card, int64_t amount, uint32_t stan) {
-  (void)w;
-  char pan[ISO__PAN_MAX + 1];
-  iso__card_builtin_pan(card, pan);
-  iso__auth_params p = {.pan = pan, .expiry = "3012", .amount = amount, .stan = stan,
-                        .when = "1123101010"};
-  assert_int_equal(iso__build_authorization(m, &p), 0);
 }
 
 static void test_approval(void **state) {
   world *w = *state;
   iso_msg m;
   iso_msg_init(&m, w->spec);
-  auth(w, &m, 3, 12345, 1);
+  iw_auth_request(&m, 3, 12345, 1);
   answer a;
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_int_equal(a.status, 0);
   assert_string_equal(a.mti, "0110");
   assert_string_equal(a.rc, "00");
@@ -113,7 +53,7 @@ static void test_approval(void **state) {
   /* A financial request (0200) is handled the same way. */
   assert_int_equal(iso_msg_set_mti(&m, "0200"), 0);
   assert_int_equal(iso_msg_set_str(&m, 11, "000002"), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.mti, "0210");
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 3), 500000 - 2 * 12345);
@@ -127,52 +67,52 @@ static void test_declines(void **state) {
   answer a;
 
   /* 14: a PAN failing Luhn, and a valid one not on file. */
-  auth(w, &m, 5, 100, 10);
+  iw_auth_request(&m, 5, 100, 10);
   assert_int_equal(iso_msg_set_str(&m, 2, "4000000000000052"), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_int_equal(a.status, ISO_E_ABORTED);
   assert_string_equal(a.rc, "14");
   assert_string_equal(a.auth_code, "");
   assert_int_equal(iso_msg_set_str(&m, 2, "4242424242424242"), 0);
   assert_int_equal(iso_msg_set_str(&m, 11, "000011"), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "14");
 
   /* 54: expired on file (card 99), and an expiry in the past in DE 14. */
-  auth(w, &m, 99, 100, 12);
-  submit(w, &m, &a);
+  iw_auth_request(&m, 99, 100, 12);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "54");
-  auth(w, &m, 5, 100, 13);
+  iw_auth_request(&m, 5, 100, 13);
   assert_int_equal(iso_msg_set_str(&m, 14, "1901"), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "54");
 
   /* 51: card 98 holds 50.00. */
-  auth(w, &m, 98, 5001, 14);
-  submit(w, &m, &a);
+  iw_auth_request(&m, 98, 5001, 14);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "51");
   assert_string_equal(a.auth_code, "");
   assert_int_equal(iso__issuer_available(&w->issuer, 98), 5000);
-  auth(w, &m, 98, 5000, 15);
-  submit(w, &m, &a);
+  iw_auth_request(&m, 98, 5000, 15);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 98), 0);
 
   /* 30: a required field missing (DE 41), or too short a PAN. */
-  auth(w, &m, 5, 100, 16);
+  iw_auth_request(&m, 5, 100, 16);
   iso_msg_unset(&m, 41);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "30");
-  auth(w, &m, 5, 100, 17);
+  iw_auth_request(&m, 5, 100, 17);
   assert_int_equal(iso_msg_set_str(&m, 2, "42"), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "30");
   assert_int_equal(iso__issuer_available(&w->issuer, 5), 500000);
 
   /* 12: a request the issuer does not handle. */
-  auth(w, &m, 5, 100, 18);
+  iw_auth_request(&m, 5, 100, 18);
   assert_int_equal(iso_msg_set_mti(&m, "0300"), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "12");
   iso_msg_cleanup(&m);
 }
@@ -181,17 +121,17 @@ static void test_duplicate_runs_once(void **state) {
   world *w = *state;
   iso_msg m;
   iso_msg_init(&m, w->spec);
-  auth(w, &m, 7, 1000, 20);
+  iw_auth_request(&m, 7, 1000, 20);
   answer a, b;
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "00");
   /* The same again, and as a repeat (0101): answered from the original. */
-  submit(w, &m, &b);
+  iw_submit(w, &m, &b);
   assert_int_equal(b.status, ISO_E_DUPLICATE);
   assert_string_equal(b.rc, "00");
   assert_string_equal(b.auth_code, a.auth_code);
   assert_int_equal(iso_msg_set_mti(&m, "0101"), 0);
-  submit(w, &m, &b);
+  iw_submit(w, &m, &b);
   assert_int_equal(b.status, ISO_E_DUPLICATE);
   assert_string_equal(b.mti, "0110");
   assert_int_equal(iso__issuer_available(&w->issuer, 7), 500000 - 1000);
@@ -207,12 +147,12 @@ static void test_reversals(void **state) {
   answer a;
 
   /* By DE 90. */
-  auth(w, &orig, 8, 2500, 30);
-  submit(w, &orig, &a);
+  iw_auth_request(&orig, 8, 2500, 30);
+  iw_submit(w, &orig, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), 500000 - 2500);
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", 31), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_int_equal(a.status, 0);
   assert_string_equal(a.mti, "0410");
   assert_string_equal(a.rc, "00");
@@ -221,42 +161,42 @@ static void test_reversals(void **state) {
 
   /* A second reversal (an advice, another STAN) refunds nothing more. */
   assert_int_equal(iso__build_reversal(&rev, &orig, "0420", 32), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.mti, "0430");
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), 500000);
   assert_int_equal(atomic_load(&w->issuer.counters.reversal_repeated), 1);
 
   /* By DE 37 + DE 41 when DE 90 names nothing known. */
-  auth(w, &orig, 9, 700, 33);
-  submit(w, &orig, &a);
+  iw_auth_request(&orig, 9, 700, 33);
+  iw_submit(w, &orig, &a);
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", 34), 0);
   assert_int_equal(iso_msg_set_str(&rev, 90, "010099999911231010100000012345600000000000"), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 9), 500000);
   assert_int_equal(atomic_load(&w->issuer.counters.refunds), 2);
 
   /* Unknown original: acknowledged, nothing changes. */
-  auth(w, &orig, 10, 700, 35);
+  iw_auth_request(&orig, 10, 700, 35);
   assert_int_equal(iso__build_reversal(&rev, &orig, "0400", 36), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 10), 500000);
   assert_int_equal(atomic_load(&w->issuer.counters.reversal_unknown), 1);
 
   /* A reversal advice and its repeat (0421, same key): the repeat is
    * answered from the advice, nothing is refunded twice. */
-  auth(w, &orig, 12, 900, 38);
-  submit(w, &orig, &a);
+  iw_auth_request(&orig, 12, 900, 38);
+  iw_submit(w, &orig, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__build_reversal(&rev, &orig, "0420", 39), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.mti, "0430");
   assert_int_equal(iso__issuer_available(&w->issuer, 12), 500000);
   uint64_t refunds = atomic_load(&w->issuer.counters.refunds);
   assert_int_equal(iso_msg_set_mti(&rev, "0421"), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_int_equal(a.status, ISO_E_DUPLICATE);
   assert_string_equal(a.mti, "0430");
   assert_string_equal(a.rc, "00");
@@ -267,7 +207,7 @@ static void test_reversals(void **state) {
   iso_msg_unset(&rev, 90);
   iso_msg_unset(&rev, 37);
   assert_int_equal(iso_msg_set_str(&rev, 11, "000037"), 0);
-  submit(w, &rev, &a);
+  iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "30");
   iso_msg_cleanup(&orig);
   iso_msg_cleanup(&rev);
@@ -279,15 +219,15 @@ static void test_network(void **state) {
   iso_msg_init(&m, w->spec);
   answer a;
   assert_int_equal(iso__build_network(&m, "301", 40), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.mti, "0810");
   assert_string_equal(a.rc, "00");
   assert_string_equal(a.auth_code, "");
   assert_int_equal(iso__build_network(&m, "001", 41), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__build_network(&m, "999", 42), 0);
-  submit(w, &m, &a);
+  iw_submit(w, &m, &a);
   assert_string_equal(a.rc, "30");
   iso_msg_cleanup(&m);
 }
@@ -309,7 +249,7 @@ static void test_recovery(void **state) {
   world *w = *state;
   iso_msg m;
   iso_msg_init(&m, w->spec);
-  auth(w, &m, 11, 4000, 50);
+  iw_auth_request(&m, 11, 4000, 50);
   const char *joined[] = {"account"};
   iso_tx_value hold = {ISO__CTX_HOLD, (const uint8_t *)"11:4000", 7};
   iso_flow_recovery rec = {.tx_id = 900, .decision = ISO_DECISION_COMMIT,

@@ -48,8 +48,17 @@ static void env_group(env *e, const char *group, fx_part *p) {
 }
 
 static void env_start(env *e) {
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
+}
+
+/* Adds the participants, a NULL-terminated list, in order, then starts the
+ * flow: env_add for each, then env_start. */
+__attribute__((sentinel)) static void env_start_with(env *e, ...) {
+  va_list ap;
+  va_start(ap, e);
+  for (fx_part *p; (p = va_arg(ap, fx_part *)) != NULL;) env_add(e, p);
+  va_end(ap);
+  env_start(e);
 }
 
 static void env_run(env *e, fx_done *d) {
@@ -60,8 +69,7 @@ static void env_run(env *e, fx_done *d) {
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
   iso_msg_cleanup(&e->req);
 }
 
@@ -72,10 +80,7 @@ static void commit_in_order(void **state) {
   fx_part a = {.name = "a", .result = ISO_PREPARED};
   fx_part b = {.name = "b", .result = ISO_PREPARED};
   fx_part c = {.name = "c", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_add(&e, &c);
-  env_start(&e);
+  env_start_with(&e, &a, &b, &c, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, 0);
@@ -98,11 +103,7 @@ static void abort_in_reverse_and_aborted_joins(void **state) {
   fx_part b = {.name = "b", .result = ISO_PREPARED};
   fx_part c = {.name = "c", .result = ISO_ABORTED}; /* joins: its abort runs */
   fx_part d_ = {.name = "d", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_add(&e, &c);
-  env_add(&e, &d_);
-  env_start(&e);
+  env_start_with(&e, &a, &b, &c, &d_, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -119,9 +120,7 @@ static void no_join_gets_neither(void **state) {
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PREPARED | ISO_NO_JOIN};
   fx_part b = {.name = "b", .result = ISO_ABORTED | ISO_NO_JOIN};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_start(&e);
+  env_start_with(&e, &a, &b, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -136,9 +135,7 @@ static void readonly_still_joins(void **state) {
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PREPARED | ISO_READONLY};
   fx_part b = {.name = "b", .result = ISO_PREPARED | ISO_READONLY | ISO_NO_JOIN};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_start(&e);
+  env_start_with(&e, &a, &b, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, 0);
@@ -154,10 +151,7 @@ static void prepare_for_abort_fills_decline(void **state) {
   fx_part skipped = {.name = "skipped", .result = ISO_PREPARED};
   fx_part filler = {.name = "filler", .result = ISO_PREPARED, .pfa = true,
                     .pfa_result = ISO_PREPARED, .pfa_code = "05"};
-  env_add(&e, &a);
-  env_add(&e, &skipped);
-  env_add(&e, &filler);
-  env_start(&e);
+  env_start_with(&e, &a, &skipped, &filler, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -256,8 +250,7 @@ static void abort_reason_is_visible(void **state) {
   fx_part watch;
   add_watcher(&e, &watch);
   fx_part sel = {.name = "sel", .result = ISO_PREPARED, .selects = "zzz"};
-  env_add(&e, &sel);
-  env_start(&e);
+  env_start_with(&e, &sel, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -279,9 +272,7 @@ static void pause_resumed_from_another_thread(void **state) {
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PAUSE};
   fx_part b = {.name = "b", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_start(&e);
+  env_start_with(&e, &a, &b, NULL);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, resume_later, &a), 0);
   fx_done d;
@@ -307,10 +298,7 @@ static void deadline_expires_while_paused(void **state) {
   fx_part p = {.name = "p", .result = ISO_PAUSE};
   fx_part filler = {.name = "filler", .result = ISO_PREPARED, .pfa = true,
                     .pfa_result = ISO_PREPARED | ISO_NO_JOIN};
-  env_add(&e, &a);
-  env_add(&e, &p);
-  env_add(&e, &filler);
-  env_start(&e);
+  env_start_with(&e, &a, &p, &filler, NULL);
   fx_done d;
   uint64_t t0 = uv_hrtime();
   env_run(&e, &d);
@@ -338,10 +326,7 @@ static void blocking_participant_runs_on_pool(void **state) {
   fx_part b = {.name = "b", .result = ISO_PREPARED, .blocking = true,
                .sleep_ms = 5};
   fx_part c = {.name = "c", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_add(&e, &b);
-  env_add(&e, &c);
-  env_start(&e);
+  env_start_with(&e, &a, &b, &c, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, 0);
@@ -370,9 +355,7 @@ static void participant_timeout_aborts(void **state) {
   fx_part slow = {.name = "slow", .result = ISO_PREPARED, .sleep_ms = 20,
                   .timeout_ms = 5};
   fx_part next = {.name = "next", .result = ISO_PREPARED};
-  env_add(&e, &slow);
-  env_add(&e, &next);
-  env_start(&e);
+  env_start_with(&e, &slow, &next, NULL);
   fx_done d;
   env_run(&e, &d);
   assert_int_equal(d.status, ISO_E_ABORTED);
@@ -388,8 +371,7 @@ static void no_response_wanted(void **state) {
   env e;
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_start(&e);
+  env_start_with(&e, &a, NULL);
   fx_done d = {0};
   assert_int_equal(
       iso_flow_submit(e.fl, &e.req, ISO_SUBMIT_NO_RESPONSE, fx_on_done, &d), 0);
@@ -471,8 +453,7 @@ static void response_echoes_configured_fields(void **state) {
   cfg.echo_fields[1] = 41;
   env_init(&e, &cfg);
   fx_part a = {.name = "a", .result = ISO_PREPARED};
-  env_add(&e, &a);
-  env_start(&e);
+  env_start_with(&e, &a, NULL);
   echo_calls = 0;
   assert_int_equal(iso_flow_submit(e.fl, &e.req, ISO_SUBMIT_BORROW,
                                    check_echo, NULL), 0);
@@ -534,8 +515,7 @@ static void close_waits_for_transactions_in_flight(void **state) {
   env e;
   env_init(&e, NULL);
   fx_part a = {.name = "a", .result = ISO_PAUSE};
-  env_add(&e, &a);
-  env_start(&e);
+  env_start_with(&e, &a, NULL);
   fx_done d = {0};
   assert_int_equal(iso_flow_submit(e.fl, &e.req, 0, fx_on_done, &d), 0);
   loop_closed = 0;

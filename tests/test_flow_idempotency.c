@@ -43,24 +43,17 @@ static void env_init(env *e, iso_flow_config *cfg, int result) {
   iso_participant ip = fx_participant(&e->part);
   ip.commit = approve;
   assert_int_equal(iso_flow_add(e->flow, &ip), 0);
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
   fx_log_reset();
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
 }
 
 static void submit(env *e, iso_flow_loop *fl, const char *mti,
                    const char *stan, const char *amount, fx_done *d) {
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, mti, stan, amount);
-  memset(d, 0, sizeof *d);
-  assert_int_equal(iso_flow_submit(fl ? fl : e->fl, &m, 0, fx_on_done, d), 0);
-  iso_msg_cleanup(&m); /* copied by submit */
+  fx_submit(fl ? fl : e->fl, mti, stan, amount, d);
 }
 
 static void wait_done(env *e, fx_done *d) {

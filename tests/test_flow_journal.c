@@ -189,23 +189,16 @@ static void env_init(env *e, iso_flow_config *cfg, bool with_journal) {
     iso_journal j = fake_journal(&e->jr);
     assert_int_equal(iso_flow_set_journal(e->flow, &j), 0);
   }
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
   fx_log_reset();
 }
 
 static void env_end(env *e) {
-  fx_close(&e->loop, e->fl);
-  iso_flow_free(e->flow);
+  fx_flow_end(&e->loop, e->fl, e->flow);
 }
 
 static void submit(env *e, const char *mti, const char *amount, fx_done *d) {
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, mti, "000001", amount);
-  memset(d, 0, sizeof *d);
-  assert_int_equal(iso_flow_submit(e->fl, &m, 0, fx_on_done, d), 0);
-  iso_msg_cleanup(&m);
+  fx_submit(e->fl, mti, "000001", amount, d);
 }
 
 static void spin(env *e, int rounds) {
@@ -271,12 +264,7 @@ static void failed_write_declines(void **state) {
   /* The decision call itself failing (queue full): same outcome. */
   e.jr.fail_decision = ISO_E_JOURNAL_FULL;
   fx_log_reset();
-  d.calls = 0;
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, "0100", "000002", "000000000100");
-  assert_int_equal(iso_flow_submit(e.fl, &m, 0, fx_on_done, &d), 0);
-  iso_msg_cleanup(&m);
+  fx_submit(e.fl, "0100", "000002", "000000000100", &d);
   assert_true(fx_run_until(&e.loop, &d.calls, 5000));
   assert_int_equal(d.status, ISO_E_JOURNAL);
   assert_int_equal(e.b.commits, 0);
@@ -284,11 +272,7 @@ static void failed_write_declines(void **state) {
   /* begin failing: declined before any participant runs. */
   e.jr.fail_begin = ISO_E_JOURNAL_FULL;
   int before = e.a.prepares;
-  d.calls = 0;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, "0100", "000003", "000000000100");
-  assert_int_equal(iso_flow_submit(e.fl, &m, 0, fx_on_done, &d), 0);
-  iso_msg_cleanup(&m);
+  fx_submit(e.fl, "0100", "000003", "000000000100", &d);
   assert_true(fx_run_until(&e.loop, &d.calls, 5000));
   assert_int_equal(d.status, ISO_E_JOURNAL);
   assert_string_equal(d.rc, "96");
@@ -515,13 +499,8 @@ static void lookup_mismatch_miss_and_failure(void **state) {
 
   /* The lookup failing: declined with the journal failure code. */
   e.jr.lookup_result = ISO_E_IO;
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, "0201", "000777", "000000000100");
-  memset(&d, 0, sizeof d);
-  assert_int_equal(iso_flow_submit(e.fl, &m, 0, fx_on_done, &d), 0);
+  fx_submit(e.fl, "0201", "000777", "000000000100", &d);
   assert_true(fx_run_until(&e.loop, &d.calls, 5000));
-  iso_msg_cleanup(&m);
   assert_int_equal(d.status, ISO_E_JOURNAL);
   assert_string_equal(d.rc, "96");
   assert_int_equal(e.a.prepares, 0);

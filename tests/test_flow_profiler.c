@@ -97,8 +97,7 @@ static void env_init(env *e) {
   iso_participant pa = fx_participant(&e->a), pb = fx_participant(&e->b);
   assert_int_equal(iso_flow_add(e->flow, &pa), 0);
   assert_int_equal(iso_flow_add(e->flow, &pb), 0);
-  assert_int_equal(iso_flow_start(e->flow), 0);
-  assert_int_equal(iso_flow_loop_new(e->flow, &e->loop, &e->fl), 0);
+  fx_flow_start(e->flow, &e->loop, &e->fl);
 }
 
 static void run_n(env *e, int n) {
@@ -146,8 +145,7 @@ static void counts_match_transactions(void **state) {
   run_n(&e, 10);
   assert_int_equal(iso_flow_latency(e.flow, "check", ISO_PHASE_PREPARE, &l), 0);
   assert_int_equal(l.count, 260);
-  fx_close(&e.loop, e.fl);
-  iso_flow_free(e.flow);
+  fx_flow_end(&e.loop, e.fl, e.flow);
 }
 
 static void renders_table_json_prometheus(void **state) {
@@ -186,8 +184,7 @@ static void renders_table_json_prometheus(void **state) {
                          "isoflow_stage_seconds_count{flow=\"auth\","
                          "participant=\"check\",phase=\"prepare\"} 20\n"));
   assert_non_null(strstr(big, "quantile=\"0.9999\"}"));
-  fx_close(&e.loop, e.fl);
-  iso_flow_free(e.flow);
+  fx_flow_end(&e.loop, e.fl, e.flow);
 }
 
 static void names_are_escaped(void **state) {
@@ -205,11 +202,8 @@ static void names_are_escaped(void **state) {
   assert_int_equal(iso_flow_start(f), 0);
   iso_flow_loop *fl;
   assert_int_equal(iso_flow_loop_new(f, &loop, &fl), 0);
-  iso_msg m;
-  iso_msg_init(&m, cfg.spec);
-  fx_request(&m, "0100", "000001", "000000000100");
-  fx_done d = {0};
-  assert_int_equal(iso_flow_submit(fl, &m, 0, fx_on_done, &d), 0);
+  fx_done d;
+  fx_submit(fl, "0100", "000001", "000000000100", &d);
   assert_true(fx_run_until(&loop, &d.calls, 5000));
   char big[8192];
   size_t len;
@@ -221,9 +215,7 @@ static void names_are_escaped(void **state) {
                                     sizeof big, &len), 0);
   assert_non_null(strstr(big, "flow=\"say \\\"hi\\\"\",participant="
                               "\"back\\\\slash\""));
-  fx_close(&loop, fl);
-  iso_msg_cleanup(&m);
-  iso_flow_free(f);
+  fx_flow_end(&loop, fl, f);
 }
 
 static int stages_seen;

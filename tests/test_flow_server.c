@@ -30,17 +30,25 @@ static int count_prepare(iso_tx *tx, void *data) {
   return ISO_PREPARED;
 }
 
-static iso_flow *make_flow(int *prepares) {
+/* A started flow named `name` with one participant, "auth": prepare (given
+ * data), then a commit that approves. */
+static iso_flow *one_participant_flow(const char *name,
+                                      int (*prepare)(iso_tx *, void *),
+                                      void *data) {
   iso_flow_config cfg;
   fx_config(&cfg);
-  cfg.name = "served";
+  cfg.name = name;
   iso_flow *f;
   assert_int_equal(iso_flow_new(&cfg, &f), 0);
-  iso_participant p = {.name = "auth", .prepare = count_prepare,
-                       .commit = approve, .data = prepares};
+  iso_participant p = {.name = "auth", .prepare = prepare, .commit = approve,
+                       .data = data};
   assert_int_equal(iso_flow_add(f, &p), 0);
   assert_int_equal(iso_flow_start(f), 0);
   return f;
+}
+
+static iso_flow *make_flow(int *prepares) {
+  return one_participant_flow("served", count_prepare, prepares);
 }
 
 typedef struct reply {
@@ -238,16 +246,7 @@ static iso_flow_server *serve_counted(iso_flow *flow, uv_loop_t *loop,
 }
 
 static iso_flow *pausing_flow(held_txs *h) {
-  iso_flow_config cfg;
-  fx_config(&cfg);
-  cfg.name = "paused";
-  iso_flow *f;
-  assert_int_equal(iso_flow_new(&cfg, &f), 0);
-  iso_participant p = {.name = "auth", .prepare = pause_prepare,
-                       .commit = approve, .data = h};
-  assert_int_equal(iso_flow_add(f, &p), 0);
-  assert_int_equal(iso_flow_start(f), 0);
-  return f;
+  return one_participant_flow("paused", pause_prepare, h);
 }
 
 static bool all_paused(uv_loop_t *loop, held_txs *h) {

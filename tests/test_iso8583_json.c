@@ -176,6 +176,15 @@ static void test_defaults(void **state) {
 #define FIELD11(extra) \
   "\"11\": {\"name\": \"STAN\", \"content\": \"n\", \"length\": \"fixed\", \"max\": 6" extra "}"
 
+/* A spec whose one field is a valid DE 11 with the keys in `extra` added
+ * must be refused (ISO_E_BAD_SPEC) for field 11, for a reason containing
+ * reason_part. */
+static void field11_fails(const char *extra, const char *reason_part) {
+  char field[512];
+  snprintf(field, sizeof field, FIELD11("%s"), extra);
+  parse_fails(spec_text("", field), ISO_E_BAD_SPEC, 11, reason_part);
+}
+
 static void test_malformed_json(void **state) {
   (void)state;
   iso_spec *spec = NULL;
@@ -214,8 +223,7 @@ static void test_missing_keys(void **state) {
   parse_fails(spec_text("", "\"11\": {\"name\": \"S\", \"content\": \"n\", \"length\": \"LL\"}"),
               ISO_E_BAD_SPEC, 11, "missing \"max\"");
   parse_fails(spec_text("", "\"11\": 7"), ISO_E_BAD_SPEC, 11, "must be an object");
-  parse_fails(spec_text("", FIELD11(", \"pad\": \"left\"")), ISO_E_BAD_SPEC, 11,
-              "needs a \"pad_char\"");
+  field11_fails(", \"pad\": \"left\"", "needs a \"pad_char\"");
 }
 
 static void test_unknown_names(void **state) {
@@ -229,23 +237,18 @@ static void test_unknown_names(void **state) {
   parse_fails(spec_text("", "\"11\": {\"name\": \"S\", \"content\": \"n\", \"length\": "
                             "\"LLLLLLL\", \"max\": 6}"),
               ISO_E_BAD_SPEC, 11, "unknown \"length\"");
-  parse_fails(spec_text("", FIELD11(", \"encoding\": \"utf8\"")), ISO_E_BAD_SPEC, 11,
-              "unknown \"encoding\"");
-  parse_fails(spec_text("", FIELD11(", \"prefix_encoding\": \"hex\"")), ISO_E_BAD_SPEC, 11,
-              "unknown \"prefix_encoding\"");
-  parse_fails(spec_text("", FIELD11(", \"pad\": \"centre\"")), ISO_E_BAD_SPEC, 11,
-              "unknown \"pad\"");
-  parse_fails(spec_text("", FIELD11(", \"sensitivity\": \"secret\"")), ISO_E_BAD_SPEC, 11,
-              "unknown \"sensitivity\"");
+  field11_fails(", \"encoding\": \"utf8\"", "unknown \"encoding\"");
+  field11_fails(", \"prefix_encoding\": \"hex\"", "unknown \"prefix_encoding\"");
+  field11_fails(", \"pad\": \"centre\"", "unknown \"pad\"");
+  field11_fails(", \"sensitivity\": \"secret\"", "unknown \"sensitivity\"");
   parse_fails(spec_text("\"mti_encoding\": \"hex\"", FIELD11("")), ISO_E_BAD_SPEC, 0,
               "unknown \"mti_encoding\"");
   parse_fails(spec_text("\"bitmap_encoding\": \"ascii\"", FIELD11("")), ISO_E_BAD_SPEC, 1,
               "unknown \"bitmap_encoding\"");
-  parse_fails(spec_text("", FIELD11(", \"maximum\": 6")), ISO_E_BAD_SPEC, 11, "unknown key");
+  field11_fails(", \"maximum\": 6", "unknown key");
   parse_fails(spec_text("\"version\": 2", FIELD11("")), ISO_E_BAD_SPEC, -1, "unknown key");
-  parse_fails(spec_text("", FIELD11(", \"pad\": \"left\", \"pad_char\": \"00\"")),
-              ISO_E_BAD_SPEC, 11, "one-character");
-  parse_fails(spec_text("", FIELD11(", \"tlv\": 1")), ISO_E_BAD_SPEC, 11, "\"tlv\"");
+  field11_fails(", \"pad\": \"left\", \"pad_char\": \"00\"", "one-character");
+  field11_fails(", \"tlv\": 1", "\"tlv\"");
 }
 
 static void test_bad_max(void **state) {
@@ -294,20 +297,13 @@ static void test_bad_field_numbers(void **state) {
 
 static void test_bad_subfields(void **state) {
   (void)state;
-  parse_fails(spec_text("", FIELD11(", \"subfields\": []")), ISO_E_BAD_SPEC, 11,
-              "\"subfields\"");
-  parse_fails(spec_text("", FIELD11(", \"subfields\": {\"name\": \"a\"}")), ISO_E_BAD_SPEC, 11,
-              "\"subfields\"");
-  parse_fails(spec_text("", FIELD11(", \"subfields\": [3]")), ISO_E_BAD_SPEC, 11,
-              "must be an object");
-  parse_fails(spec_text("", FIELD11(", \"subfields\": [{\"length\": 3}]")), ISO_E_BAD_SPEC, 11,
-              "\"name\"");
-  parse_fails(spec_text("", FIELD11(", \"subfields\": [{\"name\": \"a\", \"length\": 0}]")),
-              ISO_E_BAD_SPEC, 11, "\"length\"");
-  parse_fails(spec_text("", FIELD11(", \"subfields\": [{\"name\": \"a\", \"len\": 2}]")),
-              ISO_E_BAD_SPEC, 11, "unknown key");
-  parse_fails(spec_text("", FIELD11(", \"subfields\": [{\"name\": \"a\", \"length\": 7}]")),
-              ISO_E_BAD_SPEC, 11, "more than the field's");
+  field11_fails(", \"subfields\": []", "\"subfields\"");
+  field11_fails(", \"subfields\": {\"name\": \"a\"}", "\"subfields\"");
+  field11_fails(", \"subfields\": [3]", "must be an object");
+  field11_fails(", \"subfields\": [{\"length\": 3}]", "\"name\"");
+  field11_fails(", \"subfields\": [{\"name\": \"a\", \"length\": 0}]", "\"length\"");
+  field11_fails(", \"subfields\": [{\"name\": \"a\", \"len\": 2}]", "unknown key");
+  field11_fails(", \"subfields\": [{\"name\": \"a\", \"length\": 7}]", "more than the field's");
   parse_fails(spec_text("", "\"55\": {\"name\": \"I\", \"content\": \"b\", \"length\": \"LLL\","
                             " \"max\": 255, \"tlv\": true, \"subfields\": [{\"name\": \"a\","
                             " \"length\": 1}]}"),

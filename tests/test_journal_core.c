@@ -228,11 +228,8 @@ static void test_open_refusals(void **s) {
 static void test_queue_full(void **s) {
   (void)s;
   char path[300];
-  jt_path(path, sizeof path, "q.db");
   iso_journal_config cfg;
-  iso_journal_config_init(&cfg);
-  cfg.path = path;
-  cfg.spec = iso_spec_builtin("iso87a");
+  jt_config(&cfg, path, sizeof path, "q.db");
   cfg.queue_capacity = 4;
   iso_journal_db *db;
   assert_int_equal(iso_journal_open(&cfg, &db), 0);

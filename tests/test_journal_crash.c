@@ -69,11 +69,8 @@ typedef struct rig {
 
 static int rig_open(rig *r) {
   char path[300];
-  jt_path(path, sizeof path, "crash.db");
   iso_journal_config jc;
-  iso_journal_config_init(&jc);
-  jc.path = path;
-  jc.spec = iso_spec_builtin("iso87a");
+  jt_config(&jc, path, sizeof path, "crash.db");
   int rc = iso_journal_open(&jc, &r->db);
   if (rc) return rc;
   iso_flow_config cfg;
@@ -268,8 +265,7 @@ static int crash_case(int mode, uint64_t at, unsigned kill_after_ms) {
   free(s);
   free(before);
   free(after);
-  fx_close(&r.loop, r.fl);
-  iso_flow_free(r.flow);
+  fx_flow_end(&r.loop, r.fl, r.flow);
   iso_journal_close(r.db);
   close(log_fd);
   jt_cleanup();

@@ -39,11 +39,8 @@ static void on_failed(iso_journal_db *db, int status, size_t count, void *data) 
 static void rig_open(rig *r, const char *name, const char *vfs) {
   memset(r, 0, sizeof *r);
   char path[300];
-  jt_path(path, sizeof path, name);
   iso_journal_config jc;
-  iso_journal_config_init(&jc);
-  jc.path = path;
-  jc.spec = iso_spec_builtin("iso87a");
+  jt_config(&jc, path, sizeof path, name);
   jc.vfs = vfs;
   jc.busy_timeout_ms = 50;
   jc.failed = on_failed;
@@ -65,19 +62,14 @@ static void rig_open(rig *r, const char *name, const char *vfs) {
 }
 
 static void rig_close(rig *r) {
-  fx_close(&r->loop, r->fl);
-  iso_flow_free(r->flow);
+  fx_flow_end(&r->loop, r->fl, r->flow);
   iso_journal_close(r->db);
 }
 
 /* Submits one request and runs the loop until it is answered. */
 static fx_done submit(rig *r, const char *stan) {
-  iso_msg m;
-  iso_msg_init(&m, iso_spec_builtin("iso87a"));
-  fx_request(&m, "0200", stan, "000000001000");
-  fx_done d = {0};
-  assert_int_equal(iso_flow_submit(r->fl, &m, 0, fx_on_done, &d), 0);
-  iso_msg_cleanup(&m);
+  fx_done d;
+  fx_submit(r->fl, "0200", stan, "000000001000", &d);
   assert_true(fx_run_until(&r->loop, &d.calls, 5000));
   return d;
 }
@@ -334,8 +326,7 @@ static void replay_case(bool key) {
   assert_true(fx_run_until(&loop, &r.done, 5000));
   assert_int_equal(r.replayed, 1);
   assert_int_equal(r.differed, 0);
-  fx_close(&loop, fl);
-  iso_flow_free(flow);
+  fx_flow_end(&loop, fl, flow);
   iso_journal_close(db);
   jt_cleanup();
 }

@@ -16,6 +16,14 @@ bool iss_ready(void *data) {
   return atomic_load(&app->ready);
 }
 
+/* A metric with one unlabelled sample: its # HELP and # TYPE lines, then
+ * the sample. */
+static void single_metric(iso__text *out, const char *name, const char *type,
+                          const char *help, double value) {
+  iso__metric_help(out, name, type, help);
+  iso__metric(out, name, NULL, value);
+}
+
 static void answers(iss_app *app, iso__text *out) {
   iso__metric_help(out, "isoflow_transactions_total", "counter",
                    "Responses sent, by response MTI and response code (DE 39).");
@@ -38,28 +46,24 @@ static void answers(iss_app *app, iso__text *out) {
       snprintf(labels, sizeof labels, "mti=\"%s\",rc=\"%s\"", iss_mti_names[m], rc);
       iso__metric(out, "isoflow_transactions_total", labels, (double)sums[m][r]);
     }
-  iso__metric_help(out, "isoflow_requests_malformed_total", "counter",
-                   "Requests that could not be unpacked (not answered).");
-  iso__metric(out, "isoflow_requests_malformed_total", NULL, (double)malformed);
-  iso__metric_help(out, "isoflow_requests_dropped_total", "counter",
-                   "Requests not taken (shutting down, or refused by the flow).");
-  iso__metric(out, "isoflow_requests_dropped_total", NULL, (double)dropped);
-  iso__metric_help(out, "isoflow_responses_unsendable_total", "counter",
-                   "Responses that could not be packed (not sent).");
-  iso__metric(out, "isoflow_responses_unsendable_total", NULL, (double)unsendable);
+  single_metric(out, "isoflow_requests_malformed_total", "counter",
+                "Requests that could not be unpacked (not answered).", (double)malformed);
+  single_metric(out, "isoflow_requests_dropped_total", "counter",
+                "Requests not taken (shutting down, or refused by the flow).", (double)dropped);
+  single_metric(out, "isoflow_responses_unsendable_total", "counter",
+                "Responses that could not be packed (not sent).", (double)unsendable);
 }
 
 static void flow_stats(iss_app *app, iso__text *out) {
   iso_flow_stats s;
   iso_flow_stats_get(app->flow, &s);
-  iso__metric_help(out, "isoflow_in_flight", "gauge", "Transactions running now.");
-  iso__metric(out, "isoflow_in_flight", NULL, (double)s.in_flight);
+  single_metric(out, "isoflow_in_flight", "gauge",
+                "Transactions running now.", (double)s.in_flight);
   iso__metric_help(out, "isoflow_outcomes_total", "counter", "Transactions by outcome.");
   iso__metric(out, "isoflow_outcomes_total", "outcome=\"committed\"", (double)s.committed);
   iso__metric(out, "isoflow_outcomes_total", "outcome=\"aborted\"", (double)s.aborted);
-  iso__metric_help(out, "isoflow_overload_declined_total", "counter",
-                   "Requests declined at once for overload.");
-  iso__metric(out, "isoflow_overload_declined_total", NULL, (double)s.overload_declined);
+  single_metric(out, "isoflow_overload_declined_total", "counter",
+                "Requests declined at once for overload.", (double)s.overload_declined);
   iso__metric_help(out, "isoflow_duplicates_total", "counter",
                    "Retransmissions answered without running, by kind.");
   iso__metric(out, "isoflow_duplicates_total", "kind=\"in_flight\"", (double)s.dup_in_flight);
@@ -68,18 +72,15 @@ static void flow_stats(iss_app *app, iso__text *out) {
   iso__metric(out, "isoflow_duplicates_total", "kind=\"journal\"", (double)s.dup_from_journal);
   iso__metric(out, "isoflow_duplicates_total", "kind=\"fingerprint_mismatch\"",
               (double)s.fingerprint_mismatch);
-  iso__metric_help(out, "isoflow_repeats_as_original_total", "counter",
-                   "Repeats of unknown transactions, run as originals.");
-  iso__metric(out, "isoflow_repeats_as_original_total", NULL, (double)s.repeat_as_original);
-  iso__metric_help(out, "isoflow_deadline_expired_total", "counter",
-                   "Transactions aborted at their deadline.");
-  iso__metric(out, "isoflow_deadline_expired_total", NULL, (double)s.deadline_expired);
-  iso__metric_help(out, "isoflow_journal_failures_total", "counter",
-                   "Journal writes that failed (their transactions declined).");
-  iso__metric(out, "isoflow_journal_failures_total", NULL, (double)s.journal_failures);
-  iso__metric_help(out, "isoflow_recovered_total", "counter",
-                   "In-doubt transactions finished by recovery at start.");
-  iso__metric(out, "isoflow_recovered_total", NULL, (double)s.recovered);
+  single_metric(out, "isoflow_repeats_as_original_total", "counter",
+                "Repeats of unknown transactions, run as originals.", (double)s.repeat_as_original);
+  single_metric(out, "isoflow_deadline_expired_total", "counter",
+                "Transactions aborted at their deadline.", (double)s.deadline_expired);
+  single_metric(out, "isoflow_journal_failures_total", "counter",
+                "Journal writes that failed (their transactions declined).",
+                (double)s.journal_failures);
+  single_metric(out, "isoflow_recovered_total", "counter",
+                "In-doubt transactions finished by recovery at start.", (double)s.recovered);
 }
 
 static void issuer_counters(iss_app *app, iso__text *out) {
@@ -128,11 +129,10 @@ static void journal(iss_app *app, iso__text *out) {
   if (!app->journal) return;
   iso_journal_stats s;
   iso_journal_stats_get(app->journal, &s);
-  iso__metric_help(out, "isoflow_journal_events_total", "counter", "Events written.");
-  iso__metric(out, "isoflow_journal_events_total", NULL, (double)s.events);
-  iso__metric_help(out, "isoflow_journal_groups_total", "counter",
-                   "SQLite transactions committed (group commits).");
-  iso__metric(out, "isoflow_journal_groups_total", NULL, (double)s.groups);
+  single_metric(out, "isoflow_journal_events_total", "counter",
+                "Events written.", (double)s.events);
+  single_metric(out, "isoflow_journal_groups_total", "counter",
+                "SQLite transactions committed (group commits).", (double)s.groups);
   iso__metric_help(out, "isoflow_journal_group_size", "gauge",
                    "Events per group: mean since start, and the largest.");
   /* two decimals: a mean printed to 17 digits is a digit run that a card
@@ -140,12 +140,10 @@ static void journal(iss_app *app, iso__text *out) {
   iso__text_printf(out, "isoflow_journal_group_size{stat=\"mean\"} %.2f\n",
                    s.groups ? (double)s.events / (double)s.groups : 0.0);
   iso__metric(out, "isoflow_journal_group_size", "stat=\"max\"", (double)s.max_group);
-  iso__metric_help(out, "isoflow_journal_queue_full_total", "counter",
-                   "Events refused because the writer's queue was full.");
-  iso__metric(out, "isoflow_journal_queue_full_total", NULL, (double)s.full);
-  iso__metric_help(out, "isoflow_journal_lost_total", "counter",
-                   "Events lost to failed writes.");
-  iso__metric(out, "isoflow_journal_lost_total", NULL, (double)s.failures);
+  single_metric(out, "isoflow_journal_queue_full_total", "counter",
+                "Events refused because the writer's queue was full.", (double)s.full);
+  single_metric(out, "isoflow_journal_lost_total", "counter",
+                "Events lost to failed writes.", (double)s.failures);
 #else
   (void)app;
   (void)out;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +18,17 @@ struct sockaddr_in th_addr(int port) {
   struct sockaddr_in a;
   uv_ip4_addr("127.0.0.1", port, &a);
   return a;
+}
+
+int th_unused_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in a = th_addr(0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t len = sizeof a;
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  close(fd);
+  return ntohs(a.sin_port);
 }
 
 static void on_bound(uv_timer_t *t) { *(bool *)t->data = true; }
@@ -303,6 +316,15 @@ int th_request(iso_conn *conn, const char *stan, uint32_t timeout_ms, th_result 
   size_t n = th_pack(buf, sizeof buf, "0100", stan, "TERM0001", NULL);
   iso_frame f = {NULL, 0, buf, (uint32_t)n};
   return iso_conn_request(conn, &f, timeout_ms, th_on_response, r);
+}
+
+th_result th_request_answered(uv_loop_t *loop, iso_conn *conn, const char *stan,
+                              unsigned wait_ms) {
+  th_result r;
+  assert_int_equal(th_request(conn, stan, 0, &r), 0);
+  assert_true(th_run_until(loop, &r.done, wait_ms));
+  assert_int_equal(r.status, 0);
+  return r;
 }
 
 /* ---- raw peer --------------------------------------------------------- */

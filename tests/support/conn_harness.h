@@ -21,6 +21,10 @@
 /* 127.0.0.1:port */
 struct sockaddr_in th_addr(int port);
 
+/* A loopback port nobody listens on: one the kernel handed out for a bind,
+ * released again.  A connect to it is refused (until something binds it). */
+int th_unused_port(void);
+
 /* Runs the loop until *flag is true or ms pass; returns *flag. */
 bool th_run_until(uv_loop_t *loop, const bool *flag, unsigned ms);
 /* Runs the loop until *count >= want or ms pass. */
@@ -104,6 +108,12 @@ void th_on_response(iso_conn *conn, int status, const iso_frame *resp, void *dat
 
 /* Sends a request with STAN stan (tid "TERM0001"), storing into r. */
 int th_request(iso_conn *conn, const char *stan, uint32_t timeout_ms, th_result *r);
+
+/* Sends a request with STAN stan on conn, runs loop until its response
+ * (wait_ms at most), and asserts that it was answered (status 0).  Returns
+ * the result, for checks on the response. */
+th_result th_request_answered(uv_loop_t *loop, iso_conn *conn, const char *stan,
+                              unsigned wait_ms);
 
 /* ---- a raw peer: a listener that writes chosen bytes ------------------ */
 typedef struct th_raw {

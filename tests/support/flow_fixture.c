@@ -113,6 +113,16 @@ void fx_on_done(iso_tx *tx, int status, const iso_msg *response, void *data) {
   }
 }
 
+void fx_submit(iso_flow_loop *fl, const char *mti, const char *stan,
+               const char *amount, fx_done *d) {
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, mti, stan, amount);
+  memset(d, 0, sizeof *d);
+  assert_int_equal(iso_flow_submit(fl, &m, 0, fx_on_done, d), 0);
+  iso_msg_cleanup(&m);
+}
+
 bool fx_run_until(uv_loop_t *loop, const int *flag, unsigned timeout_ms) {
   uint64_t start = uv_hrtime();
   while (!*flag) {
@@ -134,6 +144,16 @@ void fx_close(uv_loop_t *loop, iso_flow_loop *fl) {
   assert_true(fx_run_until(loop, &closed, 5000));
   assert_int_equal(uv_run(loop, UV_RUN_DEFAULT), 0);
   assert_int_equal(uv_loop_close(loop), 0);
+}
+
+void fx_flow_start(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **fl) {
+  assert_int_equal(iso_flow_start(flow), 0);
+  assert_int_equal(iso_flow_loop_new(flow, loop, fl), 0);
+}
+
+void fx_flow_end(uv_loop_t *loop, iso_flow_loop *fl, iso_flow *flow) {
+  fx_close(loop, fl);
+  iso_flow_free(flow);
 }
 
 void fx_config(iso_flow_config *cfg) {

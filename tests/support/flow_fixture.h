@@ -1,7 +1,8 @@
 /*
  * tests/support/flow_fixture.h -- helpers for the flow suites: requests in
  * the iso87a spec, a scripted participant that logs every call, a flow on a
- * private uv loop, and a way to run that loop until a condition holds.
+ * private uv loop (started, submitted to, ended), and a way to run that loop
+ * until a condition holds.
  */
 #ifndef ISOFLOW_TESTS_FLOW_FIXTURE_H
 #define ISOFLOW_TESTS_FLOW_FIXTURE_H
@@ -62,6 +63,12 @@ typedef struct fx_done {
 /* An iso_tx_done_cb filling the fx_done passed as data. */
 void fx_on_done(iso_tx *tx, int status, const iso_msg *response, void *data);
 
+/* Submits an iso87a request (fx_request: mti, stan, amount) on fl, with
+ * fx_on_done filling d (zeroed first); asserts that the flow took it.  The
+ * flow copies the request. */
+void fx_submit(iso_flow_loop *fl, const char *mti, const char *stan,
+               const char *amount, fx_done *d);
+
 /* Runs loop until *flag becomes nonzero or timeout_ms passes; returns
  * whether the flag was set. */
 bool fx_run_until(uv_loop_t *loop, const int *flag, unsigned timeout_ms);
@@ -69,6 +76,13 @@ bool fx_run_until(uv_loop_t *loop, const int *flag, unsigned timeout_ms);
 /* Closes fl, runs the loop to completion, closes the loop (asserting that
  * nothing is left open). */
 void fx_close(uv_loop_t *loop, iso_flow_loop *fl);
+
+/* Starts flow (its definition is final from here) and attaches it to loop,
+ * which the caller initialised, as *fl; asserts both steps. */
+void fx_flow_start(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **fl);
+
+/* The end of a flow a test ran: fx_close(loop, fl), then frees flow. */
+void fx_flow_end(uv_loop_t *loop, iso_flow_loop *fl, iso_flow *flow);
 
 /* A config with the iso87a spec and the defaults. */
 void fx_config(iso_flow_config *cfg);

@@ -99,14 +99,18 @@ bool jt_file_contains(const char *path, const void *needle, size_t len) {
   return found;
 }
 
+void jt_config(iso_journal_config *cfg, char *path, size_t cap, const char *name) {
+  jt_path(path, cap, name);
+  iso_journal_config_init(cfg);
+  cfg->path = path;
+  cfg->spec = iso_spec_builtin("iso87a");
+}
+
 int jt_open(const char *name, const char *key_file, bool durable,
             iso_journal_db **out) {
   char path[300];
-  jt_path(path, sizeof path, name);
   iso_journal_config cfg;
-  iso_journal_config_init(&cfg);
-  cfg.path = path;
-  cfg.spec = iso_spec_builtin("iso87a");
+  jt_config(&cfg, path, sizeof path, name);
   cfg.key_file = key_file;
   cfg.sync = durable ? ISO_JOURNAL_SYNC_FULL : ISO_JOURNAL_SYNC_OFF;
   return iso_journal_open(&cfg, out);

@@ -32,6 +32,10 @@ const char *jt_key_file(bool hex);
 /* Whether the file holds the bytes anywhere. */
 bool jt_file_contains(const char *path, const void *needle, size_t len);
 
+/* A journal config with the defaults for dir/name, spec iso87a; the path is
+ * written into path (cap bytes), which must outlive cfg. */
+void jt_config(iso_journal_config *cfg, char *path, size_t cap, const char *name);
+
 /* Opens a journal at dir/name (spec iso87a, sync OFF unless durable). */
 int jt_open(const char *name, const char *key_file, bool durable,
             iso_journal_db **out);
