@@ -11,6 +11,10 @@
  *                         full (second half of a flow.tx run)
  *   flow.mem_per_tx       bytes of heap per transaction in flight, measured
  *                         with mallinfo2 over many paused transactions
+ *   flow.clock.*          what one read of the profiler's clock costs here
+ *                         (x86-64): rdtsc back to back, rdtsc among
+ *                         dependent arithmetic (its cost beyond that
+ *                         arithmetic alone), and clock_gettime
  *
  * Every participant runs synchronously, so a submit runs the whole
  * transaction and calls back before it returns; the loop is only needed for
@@ -24,6 +28,7 @@
  * --only NAME runs one tx figure once (e.g. under callgrind).
  */
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,10 @@
 
 #include "isoflow/flow.h"
 #include "support/bench.h"
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 static int work_prepare(iso_tx *tx, void *data) {
   (void)tx;
@@ -212,6 +221,58 @@ static void report_tx(const char *name, bool profiler, bool idempotency,
   printf("bench: %s.cpu %.0f tx/cpu-s\n", name, bench_median(cpu, (size_t)runs));
 }
 
+/* ns per operation over n operations, the median of 5 runs each. */
+static void clock_cost(unsigned long n) {
+  double rd[5], work[5], both[5], gt[5];
+  volatile uint64_t sink = 0;
+  for (int r = 0; r < 5; r++) {
+    uint64_t acc = 0, x = 1;
+    double t0 = bench_now_s();
+#if defined(__x86_64__)
+    for (unsigned long i = 0; i < n; i++) acc += __rdtsc();
+#endif
+    double t1 = bench_now_s();
+    /* Ten dependent multiply-adds (~40 cycles) per step, with and without
+     * a clock read beside them: what a read costs amid other work. */
+    for (unsigned long i = 0; i < n; i++) {
+      for (int k = 0; k < 10; k++) x = x * 2862933555777941757ull + 3037000493u;
+      __asm__ volatile("" : "+r"(x));
+    }
+    double t2 = bench_now_s();
+#if defined(__x86_64__)
+    for (unsigned long i = 0; i < n; i++) {
+      for (int k = 0; k < 10; k++) x = x * 2862933555777941757ull + 3037000493u;
+      __asm__ volatile("" : "+r"(x));
+      acc += __rdtsc();
+    }
+#endif
+    double t3 = bench_now_s();
+    for (unsigned long i = 0; i < n / 4; i++) {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      acc += (uint64_t)ts.tv_nsec;
+    }
+    double t4 = bench_now_s();
+    sink = acc + x;
+    rd[r] = (t1 - t0) / (double)n * 1e9;
+    work[r] = (t2 - t1) / (double)n * 1e9;
+    both[r] = (t3 - t2) / (double)n * 1e9;
+    gt[r] = (t4 - t3) / (double)(n / 4) * 1e9;
+  }
+  (void)sink;
+#if defined(__x86_64__)
+  printf("bench: flow.clock.rdtsc %.2f ns\n", bench_median(rd, 5));
+  double extra[5];
+  for (int r = 0; r < 5; r++) extra[r] = both[r] - work[r];
+  printf("bench: flow.clock.rdtsc.in_work %.2f ns\n", bench_median(extra, 5));
+#else
+  (void)rd;
+  (void)work;
+  (void)both;
+#endif
+  printf("bench: flow.clock.gettime %.2f ns\n", bench_median(gt, 5));
+}
+
 int main(int argc, char **argv) {
   bool quick = false;
   const char *only = NULL; /* --only NAME: one tx figure, one run, no warm-up
@@ -238,5 +299,6 @@ int main(int argc, char **argv) {
   report_tx("flow.tx.no_idempotency.profiler_off", false, false, n, runs);
   size_t inflight = quick ? 20000 : 200000;
   printf("bench: flow.mem_per_tx %.0f bytes\n", mem_per_tx(inflight));
+  clock_cost(quick ? 1000000 : 10000000);
   return 0;
 }

@@ -162,6 +162,7 @@ static result run(unsigned long n, bool key, const char *dir) {
   iso_flow_free(flow);
   iso_journal_close(db);
   for (int i = 0; i < NREQ; i++) iso_msg_cleanup(&reqs[i]);
+  if (getenv("BENCH_KEEP")) return r; /* to look at the rows */
   unlink(path);
   unlink(wal);
   return r;
@@ -171,6 +172,12 @@ int main(int argc, char **argv) {
   bool quick = argc > 1 && !strcmp(argv[1], "--quick");
   unsigned long n = quick ? 100000 : 1000000;
   int runs = quick ? 1 : 5;
+  /* for profiling: BENCH_N transactions, BENCH_RUNS runs, BENCH_NO_KEY;
+   * BENCH_KEEP leaves the journal in ISOFLOW_BENCH_DIR */
+  if (getenv("BENCH_N")) n = strtoul(getenv("BENCH_N"), NULL, 10);
+  if (getenv("BENCH_RUNS")) runs = atoi(getenv("BENCH_RUNS"));
+  if (runs < 1 || runs > 5) runs = 1;
+  bool with_key = !getenv("BENCH_NO_KEY");
   const char *dir = getenv("ISOFLOW_BENCH_DIR");
   char tmp[] = "/tmp/isoflow-bench-journal-XXXXXX";
   if (!dir) dir = mkdtemp(tmp);
@@ -182,7 +189,7 @@ int main(int argc, char **argv) {
     group[i] = r.group;
     wus[i] = r.writer_us;
     lus[i] = r.loop_us;
-    tpsk[i] = run(n, true, dir).tps;
+    tpsk[i] = with_key ? run(n, true, dir).tps : 0;
   }
   printf("bench: journal.tx %.0f tx/s\n", bench_median(tps, (size_t)runs));
   printf("bench: journal.tx.key %.0f tx/s\n", bench_median(tpsk, (size_t)runs));

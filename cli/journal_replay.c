@@ -24,9 +24,10 @@ static const char help[] =
     "Sends each selected journaled request to the host and compares the\n"
     "answer's response code (DE 39) with the journaled one.  Prints a\n"
     "summary and every transaction whose answer differed; exit 1 when any did.\n"
-    "Without --key-file card data cannot be restored: requests go out with the\n"
-    "PAN masked (hidden digits as zeros) and track, PIN and chip data left out\n"
-    "(said on stderr).\n"
+    "Card data is never sent made up: when selected requests hold card data\n"
+    "sealed with the journal's key, the replay needs --key-file and sends\n"
+    "nothing without it; a request whose PAN was journaled masked (the\n"
+    "journal had no key file) is not sent and is listed as not replayable.\n"
     "\n"
     "  --to HOST:PORT    the host ([::1]:PORT for IPv6)\n"
     "  --frame FRAME     len2 (default), len4, ascii4 or bcd2\n"
@@ -40,6 +41,8 @@ typedef struct item {
   char journaled[3];
   char got[3];
   int status;
+  bool sealed; /* its card data needs the key file */
+  bool masked; /* its PAN was journaled masked: not sent */
 } item;
 
 typedef struct replay {
@@ -47,7 +50,7 @@ typedef struct replay {
   iso_blocking *client;
   const iso_spec *spec;
   item *items;
-  size_t count;
+  size_t count, sealed;
   _Atomic size_t next, done;
   double rate;
   uint32_t timeout_ms;
@@ -66,7 +69,17 @@ static int collect(const iso_journal_row *row, void *data) {
   memset(it, 0, sizeof *it);
   it->id = row->id;
   snprintf(it->journaled, sizeof it->journaled, "%s", row->response_code);
+  it->sealed = row->request_sealed;
+  r->sealed += it->sealed;
   return 0;
+}
+
+/* A PAN with hidden digits ('*'): what the journal keeps without a key. */
+static bool pan_masked(const iso_msg *m) {
+  const uint8_t *pan;
+  size_t len;
+  if (iso_msg_peek(m, 2, &pan, &len)) return false;
+  return memchr(pan, '*', len) != NULL;
 }
 
 static double since_start(const replay *r) {
@@ -84,14 +97,11 @@ static void replay_one(replay *r, item *it) {
   size_t len = 0, rlen = 0;
   bool restored = false;
   int rc = iso_journal_load_request(r->db, it->id, &m, &restored);
-  const uint8_t *pan;
-  size_t pan_len;
-  if (!rc && !restored && iso_msg_peek(&m, 2, &pan, &pan_len) == 0 && pan_len < 32) {
-    /* the masked PAN cannot be packed as digits: its hidden digits go out
-     * as zeros (said on stderr at the start) */
-    char digits[32];
-    for (size_t k = 0; k < pan_len; k++) digits[k] = pan[k] == '*' ? '0' : (char)pan[k];
-    rc = iso_msg_set_copy(&m, 2, digits, pan_len);
+  if (!rc && !restored && pan_masked(&m)) {
+    /* the hidden digits are gone: sending a made-up PAN would compare
+     * nothing (a sealed one never gets here: the replay needs the key) */
+    it->masked = true;
+    rc = ISO_E_KEY_FILE;
   }
   if (!rc) rc = iso_msg_pack(&m, req, sizeof req, &len, NULL);
   iso_msg_cleanup(&m);
@@ -219,7 +229,11 @@ static int summary(const replay *r) {
       continue;
     }
     if (differed++ == 0) printf("differed:\n");
-    if (it->status)
+    if (it->masked)
+      printf("  transaction %llu: journaled rc '%s', not sent: its PAN was "
+             "journaled masked (no key file when written)\n",
+             (unsigned long long)it->id, it->journaled);
+    else if (it->status)
       printf("  transaction %llu: journaled rc '%s', %s\n", (unsigned long long)it->id,
              it->journaled, iso_err_name(it->status));
     else
@@ -241,11 +255,18 @@ int jcli_replay(int argc, char **argv) {
   r.spec = iso_journal_spec(r.db);
   r.rate = (double)o.rate;
   r.timeout_ms = (uint32_t)o.timeout_ms;
-  if (!iso_journal_has_key(r.db))
-    fprintf(stderr, "isoflow journal replay: no --key-file: card data cannot be "
-                    "restored; requests carry the PAN masked (hidden digits as "
-                    "zeros), no track, PIN or chip data\n");
   int rc = iso_journal_query(r.db, &o.j.sel, collect, &r);
+  if (!rc && r.sealed && !iso_journal_has_key(r.db)) {
+    /* without the key their card data would go out masked: refuse all */
+    fprintf(stderr,
+            "isoflow journal replay: %zu of the %zu selected requests hold card "
+            "data sealed with the journal's key; give --key-file to replay "
+            "them (nothing sent)\n",
+            r.sealed, r.count);
+    iso_journal_close(r.db);
+    free(r.items);
+    return CLI_USAGE;
+  }
   if (!rc) status = connect_host(&o, &r);
   if (rc || status) {
     if (rc) fprintf(stderr, "isoflow journal replay: %s\n", iso_strerror(rc));

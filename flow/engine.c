@@ -344,8 +344,12 @@ static int second_step(iso_tx *tx) {
 
 /* ---- the end ------------------------------------------------------------ */
 
-static void write_completion(iso_tx *tx, const char rc[3]) {
+static void write_completion(iso_tx *tx) {
   iso_flow *f = tx->flow;
+  char rc[3] = "";
+  size_t len;
+  if (iso_msg_get(&tx->response, 39, rc, sizeof rc, &len) != 0 || len != 2)
+    rc[0] = '\0';
   iso_stage_timing stages[ISO__MAX_STAGES];
   iso_tx_stages(tx, stages, ISO__MAX_STAGES);
   iso_journal_completion ev = {
@@ -375,15 +379,11 @@ static void finish(iso_tx *tx) {
   int status = tx_status(tx);
   if (tx->decision == ISO_DECISION_ABORT && !iso_msg_has(&tx->response, 39))
     iso_msg_set_copy(&tx->response, 39, f->cfg.abort_code, 2);
-  char rc[3] = "";
-  size_t len;
-  if (iso_msg_get(&tx->response, 39, rc, sizeof rc, &len) != 0 || len != 2)
-    rc[0] = '\0';
   /* The end of the last stage is the end of the transaction. */
   if (tx->flags & ISO__TX_PROFILE)
     iso__profile_flow_stage(fl->stats, f, ISO_PHASE_TOTAL,
                             tx->t_mark - tx->t_submit);
-  if (journal_on(tx)) write_completion(tx, rc);
+  if (journal_on(tx)) write_completion(tx);
   if (tx->idem) iso__idem_complete(tx);
   ISO__STAT_ADD(*(tx->decision == ISO_DECISION_COMMIT ? &fl->stats->committed
                                                       : &fl->stats->aborted),

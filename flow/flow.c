@@ -84,6 +84,10 @@ int iso_flow_new(const iso_flow_config *cfg, iso_flow **out) {
     return ISO_E_NOMEM;
   }
   f->cfg.name = f->name;
+  for (size_t i = 0; i < cfg->echo_count; i++) {
+    int n = cfg->echo_fields[i];
+    f->echo_mask[(n - 1) >> 6] |= 1ull << ((n - 1) & 63);
+  }
   f->groups_cap = 4;
   f->ngroups = 1; /* the main list */
   atomic_init(&f->profiler_on, cfg->profiler);
@@ -190,8 +194,15 @@ int iso_flow_start(iso_flow *flow) {
 }
 
 iso__loop_stats *iso__flow_stats_new(iso_flow *f) {
-  iso__loop_stats *st = calloc(1, sizeof *st);
+  uv_mutex_lock(&f->lock);
+  iso__loop_stats *st = f->stats;
+  while (st && st->in_use) st = st->next;
+  if (st) st->in_use = true;
+  uv_mutex_unlock(&f->lock);
+  if (st) return st;
+  st = calloc(1, sizeof *st);
   if (!st) return NULL;
+  st->in_use = true;
   st->nhists = ((size_t)f->nparts + 1) * ISO_PHASE__COUNT;
   st->hists = calloc(st->nhists, sizeof *st->hists);
   if (!st->hists) {
@@ -203,6 +214,14 @@ iso__loop_stats *iso__flow_stats_new(iso_flow *f) {
   f->stats = st;
   uv_mutex_unlock(&f->lock);
   return st;
+}
+
+void iso__flow_stats_release(iso_flow *f, iso__loop_stats *st) {
+  /* The lock also orders the closed loop's plain writes to its histograms
+   * before the next owner's, on whichever thread that runs. */
+  uv_mutex_lock(&f->lock);
+  st->in_use = false;
+  uv_mutex_unlock(&f->lock);
 }
 
 void iso_flow_stats_get(const iso_flow *flow, iso_flow_stats *out) {

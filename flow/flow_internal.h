@@ -44,9 +44,14 @@ typedef struct iso__group {
 } iso__group;
 
 /* Per-loop counters and histograms; owned by the flow so that they outlive
- * the loop (closed loops still count in the merged figures). */
+ * the loop (closed loops still count in the merged figures).  A closed
+ * loop's block is handed to the next loop that opens, which counts on
+ * from there: a flow whose loops come and go (a server loop closes its
+ * flow loop whenever its last connection goes) keeps as many blocks as it
+ * ever had loops open at once, not one per loop it ever opened. */
 typedef struct iso__loop_stats {
   struct iso__loop_stats *next;
+  bool in_use; /* a live loop writes it; guarded by the flow's lock */
   _Atomic uint64_t submitted, started, committed, aborted, in_flight, paused,
       overload_declined, deadline_expired, participant_timeouts, dup_in_flight,
       dup_completed, dup_from_journal, repeat_as_original,
@@ -73,6 +78,7 @@ struct iso_flow {
   atomic_bool profiler_on;
   _Atomic uint64_t next_id;
   size_t tx_size; /* bytes of one transaction record */
+  uint64_t echo_mask[3]; /* cfg.echo_fields as a bitmap (bit n - 1: DE n) */
   uv_mutex_t lock; /* guards `stats` list */
   iso__loop_stats *stats;
   struct iso__store *store; /* NULL when idempotency is off */
@@ -82,7 +88,10 @@ struct iso_flow {
 /* flow.c */
 int iso__flow_find_group(const iso_flow *f, const char *name, size_t len);
 int iso__flow_find_part(const iso_flow *f, const char *name);
+/* A stats block for a loop that opens: a closed loop's, else a new one. */
 iso__loop_stats *iso__flow_stats_new(iso_flow *f);
+/* The loop that wrote st is closed: st goes to the next loop that opens. */
+void iso__flow_stats_release(iso_flow *f, iso__loop_stats *st);
 
 /* ---- the transaction record ------------------------------------------ */
 
@@ -131,7 +140,8 @@ enum {
   ISO__TX_WRITES = 1u << 13,    /* a joined participant was not READONLY */
   ISO__TX_DUP = 1u << 14,       /* answered as a duplicate */
   ISO__TX_TICKET_OWED = 1u << 15, /* the journal holds our ticket */
-  ISO__TX_PRECISE = 1u << 16      /* timed with the precise clock */
+  ISO__TX_PRECISE = 1u << 16,     /* timed with the precise clock */
+  ISO__TX_FP_PARTIAL = 1u << 17   /* the fingerprint left fields out */
 };
 
 typedef struct iso__frame {
@@ -227,7 +237,7 @@ iso_tx *iso__tx_alloc(iso_flow_loop *fl);
 void iso__tx_release(iso_tx *tx);
 void iso__tx_ctx_clear(iso_tx *tx);
 int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy);
-int iso__tx_prepare_response(iso_tx *tx);
+int iso__tx_prepare_response(iso_tx *tx, const char response_mti[4]);
 int iso__tx_echo_request(iso_tx *tx);
 int iso__tx_copy_request(iso_tx *tx, const iso_msg *src);
 
@@ -304,9 +314,23 @@ typedef enum {
   ISO__IDEM_HELD          /* completed without a response (journal failed) */
 } iso__idem_result;
 
+/* What a transaction's check needs from its request, computed before the
+ * store's lock is taken: the key as stored (a long one as its head and a
+ * digest), its table hash (the bucket is prefetched) and the fingerprint
+ * (into tx->fingerprint). */
+#define ISO__KEY_INLINE 40
+typedef struct iso__idem_probe {
+  uint64_t hash;
+  uint8_t key[ISO__KEY_INLINE];
+  uint8_t len;
+  bool ok;     /* false: no key could be built; run without idempotency */
+  bool repeat; /* the MTI is a repeat (0101, 0201, 0401 ...) */
+} iso__idem_probe;
+
 int iso__store_new(iso_flow *f, struct iso__store **out);
 void iso__store_free(struct iso__store *s);
-iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat);
+void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p);
+iso__idem_result iso__idem_check(iso_tx *tx, const iso__idem_probe *p);
 void iso__idem_complete(iso_tx *tx);
 void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len);
 int iso__idem_lookup(iso_tx *tx, bool *found);

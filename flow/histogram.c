@@ -21,8 +21,9 @@ uint64_t iso__hist_bucket_high(unsigned bucket) {
 }
 
 void iso__hist_merge(iso__hist_snap *snap, const iso__hist *h) {
-  /* Sum the buckets rather than trusting h->count, so that a snapshot taken
-   * while the owner writes stays self-consistent. */
+  /* The count is the sum of the buckets (recording keeps no separate
+   * count), so a snapshot taken while the owner writes stays
+   * self-consistent. */
   uint64_t total = 0;
   for (unsigned i = 0; i < ISO__HIST_BUCKETS; i++) {
     uint64_t c = atomic_load_explicit(&h->buckets[i], RELAXED);

@@ -23,8 +23,7 @@
 #define ISO__HIST_BUCKETS (ISO__HIST_LINEAR + 28 * ISO__HIST_SUB)
 
 typedef struct iso__hist {
-  _Atomic uint64_t count;
-  _Atomic uint64_t max;
+  _Atomic uint64_t max; /* no count: a reader sums the buckets */
   _Atomic uint64_t buckets[ISO__HIST_BUCKETS];
 } iso__hist;
 
@@ -45,15 +44,14 @@ static inline unsigned iso__hist_index(uint64_t ns) {
 }
 
 /* iso__hist_record -- adds one value; called by the owning thread only, so
- * a load and a store (a plain add) is enough for each counter. */
+ * a load and a store (a plain add) is enough for its bucket.  It runs at
+ * every stage of every transaction: one bucket and the maximum are all it
+ * writes. */
 static inline void iso__hist_record(iso__hist *h, uint64_t ns) {
   unsigned b = iso__hist_index(ns);
   atomic_store_explicit(
       &h->buckets[b],
       atomic_load_explicit(&h->buckets[b], memory_order_relaxed) + 1,
-      memory_order_relaxed);
-  atomic_store_explicit(
-      &h->count, atomic_load_explicit(&h->count, memory_order_relaxed) + 1,
       memory_order_relaxed);
   uint64_t max = atomic_load_explicit(&h->max, memory_order_relaxed);
   atomic_store_explicit(&h->max, ns > max ? ns : max, memory_order_relaxed);

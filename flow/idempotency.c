@@ -24,8 +24,8 @@
  * oldest entry (evicted) and its neighbours in their chain, the recycled
  * entry's response buffer.  The table is hashed with SipHash-1-3 under a
  * random key of its own (one hash per key: its low bits pick the bucket,
- * its high 32 bits are the key's tag).  A bucket is one cache line holding
- * four entries and their tags, and a chain for any more; a lookup reads the
+ * its high 16 bits are the key's tag).  A bucket is one cache line holding
+ * five entries and their tags, and a chain for any more; a lookup reads the
  * bucket and only the entries whose tag matches, so a new key costs one
  * line, prefetched while the fingerprint is computed.  The next entry to
  * evict and the line that points at it are prefetched while the current
@@ -39,8 +39,8 @@
 #include <sys/mman.h>
 
 #include "flow/flow_internal.h"
+#include "iso8583/message_internal.h"
 
-#define KEY_INLINE 40
 
 /* What the journal lookup found (rare: allocated per lookup). */
 struct found {
@@ -64,7 +64,7 @@ typedef struct iso__store_entry {
   bool complete;
   bool held; /* finished without a response that may be sent */
   /* Second line: the key (compared on a hash match) and the response. */
-  alignas(64) uint8_t key[KEY_INLINE];
+  alignas(64) uint8_t key[ISO__KEY_INLINE];
   uint8_t *response; /* serialized response */
   struct found *found; /* the journal lookup's answer, until it is used */
   uint32_t response_cap;
@@ -72,15 +72,22 @@ typedef struct iso__store_entry {
 
 _Static_assert(sizeof(iso__store_entry) == 128, "two cache lines");
 
-/* A bucket: one cache line. */
-#define SLOTS 4
+/* A bucket: one cache line, five slots.  At the default sizing (a bucket
+ * for every two keys) a lookup walks into a chain in 0.5 % of buckets
+ * (Poisson, mean 1.5 keys a bucket); with four slots and 32-bit tags it
+ * was 2 %, each step a cache miss: 0.07 steps a transaction, measured.  A
+ * 16-bit tag still spares the entry's line for all but 1 in 65,536 of the
+ * other keys in the bucket. */
+#define SLOTS 5
 typedef struct bucket {
   alignas(64) iso__store_entry *slot[SLOTS]; /* NULL: free */
-  uint32_t tag[SLOTS];         /* the hash's high half, for each slot */
-  iso__store_entry *overflow;  /* the entries past four, chained */
+  iso__store_entry *overflow;  /* the entries past five, chained */
+  uint16_t tag[SLOTS];         /* the hash's top 16 bits, for each slot */
 } bucket;
 
-static inline uint32_t tag_of(uint64_t hash) { return (uint32_t)(hash >> 32); }
+_Static_assert(sizeof(bucket) == 64, "one cache line");
+
+static inline uint16_t tag_of(uint64_t hash) { return (uint16_t)(hash >> 48); }
 
 /* Entries come in slabs (64-byte aligned, never freed before the store). */
 #define SLAB_ENTRIES 63
@@ -99,6 +106,11 @@ typedef struct iso__store {
   slab *slabs;
   size_t slab_used; /* entries handed out of slabs->entries */
   uint8_t table_key[16]; /* SipHash-1-3 key of the table: random */
+  /* Echo fields a duplicate is sure to carry whenever the original did:
+   * those in the key (equal keys) and, when the fingerprint covered every
+   * field, those in the fingerprint.  A stored response leaves them out:
+   * replay echoes them from the duplicate's own request anyway. */
+  uint64_t echo_key[3], echo_key_fp[3];
   uint64_t epoch_ms; /* when the store was made */
   uint32_t completed;
   uint64_t evicted_size, evicted_age;
@@ -134,8 +146,8 @@ static bucket *buckets_new(size_t n) {
 int iso__store_new(iso_flow *f, iso__store **out) {
   iso__store *s = calloc(1, sizeof *s);
   if (!s) return ISO_E_NOMEM;
-  /* Two keys a bucket at most (of four slots): one in 20 or fewer buckets
-   * overflows into a chain (Poisson). */
+  /* Two keys a bucket at most (of five slots): one in 200 or fewer
+   * buckets overflows into a chain (Poisson). */
   size_t n = 16;
   while (2 * n < (size_t)f->cfg.store_capacity && n < (1u << 22)) n <<= 1;
   s->buckets = buckets_new(n);
@@ -146,6 +158,17 @@ int iso__store_new(iso_flow *f, iso__store **out) {
   }
   s->mask = n - 1;
   s->flow = f;
+  for (size_t i = 0; i < f->cfg.echo_count; i++) {
+    int e = f->cfg.echo_fields[i];
+    bool in_key = false, in_fp = false;
+    for (size_t k = 0; k < f->cfg.key_count; k++)
+      in_key |= f->cfg.key_fields[k] == e;
+    for (size_t k = 0; k < f->cfg.fingerprint_count; k++)
+      in_fp |= f->cfg.fingerprint_fields[k] == e;
+    uint64_t bit = 1ull << ((e - 1) & 63);
+    if (in_key) s->echo_key[(e - 1) >> 6] |= bit;
+    if (in_key || in_fp) s->echo_key_fp[(e - 1) >> 6] |= bit;
+  }
   /* The table's own key: never stored, never shown, so nobody can aim
    * keys at one bucket (the fingerprint key may be the default). */
   if (uv_random(NULL, NULL, s->table_key, sizeof s->table_key, 0, NULL) != 0) {
@@ -214,28 +237,31 @@ void iso__store_counts(const iso__store *s, uint64_t *evicted_size,
 
 /* ---- keys and fingerprints ---------------------------------------------- */
 
-/* Appends field f's canonical value as [length][bytes] (0xFF: absent). */
+/* Appends field f's canonical value as [length][bytes] (0xFF: absent),
+ * read in place from its slot (decoded when it is held in a wire form). */
 static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
                          size_t *pos) {
-  const uint8_t *data;
-  size_t len;
-  uint8_t tmp[256];
-  int rc = iso_msg_peek(m, f, &data, &len); /* one look-up, present or not */
-  if (rc == ISO_E_NO_FIELD) {
+  const iso__slot *sl = iso__msg_slot(m, f);
+  if (!sl) {
     if (*pos + 1 > cap) return false;
     buf[(*pos)++] = 0xFF;
     return true;
   }
-  if (rc != 0) {
-    if (iso_msg_get(m, f, tmp, sizeof tmp, &len) != 0) return false;
-    data = tmp;
-  }
+  size_t len = sl->len;
   if (len > 254 || *pos + 1 + len > cap) return false;
-  buf[(*pos)++] = (uint8_t)len;
-  memcpy(buf + *pos, data, len);
-  *pos += len;
+  uint8_t *out = buf + *pos + 1;
+  if (!(sl->flags & ISO__SLOT_WIRE))
+    memcpy(out, sl->data, len);
+  else if (iso_msg_get(m, f, out, cap - *pos - 1, &len) != 0)
+    return false;
+  buf[*pos] = (uint8_t)len;
+  *pos += 1 + len;
   return true;
 }
+
+/* The longest key build_key can make: the MTI, then every key field at
+ * its longest ([length][254 bytes]).  Only ISO__KEY_INLINE bytes are kept. */
+#define KEY_BUILD_MAX (4 + ISO_FLOW_MAX_KEY_FIELDS * 255)
 
 static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   const iso_flow_config *cfg = &tx->flow->cfg;
@@ -244,21 +270,24 @@ static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
   size_t pos = 4;
   for (size_t i = 0; i < cfg->key_count; i++)
-    if (!append_field(tx->req, cfg->key_fields[i], key,
-                      ISO_FLOW_MAX_KEY_LEN, &pos))
+    if (!append_field(tx->req, cfg->key_fields[i], key, KEY_BUILD_MAX, &pos))
       return false;
   *len = pos;
   return true;
 }
 
-static uint64_t fingerprint(const iso_tx *tx) {
+/* A keyed hash of the fingerprint fields.  One too long to append ends
+ * the hash there; the transaction is marked ISO__TX_FP_PARTIAL. */
+static uint64_t fingerprint(iso_tx *tx) {
   const iso_flow_config *cfg = &tx->flow->cfg;
   uint8_t buf[4 * 256 + 16];
   size_t pos = 0;
   for (size_t i = 0; i < cfg->fingerprint_count; i++)
     if (!append_field(tx->req, cfg->fingerprint_fields[i], buf,
-                      sizeof buf, &pos))
+                      sizeof buf, &pos)) {
+      tx->flags |= ISO__TX_FP_PARTIAL;
       break;
+    }
   uint64_t h = iso__siphash(cfg->fingerprint_key, buf, pos);
   memset(buf, 0, pos); /* the PAN was in there */
   return h;
@@ -275,7 +304,7 @@ void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len) {
 static iso__store_entry *find(iso__store *s, uint64_t hash, const uint8_t *key,
                               size_t len) {
   const bucket *b = &s->buckets[hash & s->mask];
-  uint32_t tag = tag_of(hash);
+  uint16_t tag = tag_of(hash);
   for (int i = 0; i < SLOTS; i++) {
     iso__store_entry *e = b->slot[i];
     if (e && b->tag[i] == tag && e->hash == hash && e->key_len == len &&
@@ -383,29 +412,31 @@ static bool reserve(iso__store_entry *e, size_t need) {
 }
 
 /* Serializes m as MTI + [field][len16][bytes]... into the entry, in one
- * pass.  Values are read in place (peek) when they can be, decoded (get)
- * otherwise.  A recycled entry's buffer usually fits already. */
-static int keep_response(iso__store_entry *e, const iso_msg *m) {
+ * pass over the fields present, leaving out those in `skip` (see
+ * echo_key_fp; NULL: keep every field).  Values are read in place from
+ * their slots, decoded when held in a wire form.  A recycled entry's buffer
+ * usually fits already. */
+static int keep_response(iso__store_entry *e, const iso_msg *m,
+                         const uint64_t *skip) {
   if (!reserve(e, 4)) return ISO_E_NOMEM;
   memcpy(e->response, iso_msg_mti(m), 4);
   size_t pos = 4;
-  for (int f = iso_msg_next_field(m, 0); f > 0; f = iso_msg_next_field(m, f)) {
-    const uint8_t *data;
-    size_t len = 0;
-    if (iso_msg_peek(m, f, &data, &len) == 0) {
-      if (len > 0xFFFF || !reserve(e, pos + 3 + len)) return ISO_E_NOMEM;
-      memcpy(e->response + pos + 3, data, len);
-    } else {
-      uint8_t probe;
-      iso_msg_get(m, f, &probe, 0, &len);
+  for (int w = 0; w < 3; w++) {
+    uint64_t bits = m->present[w] & ~(skip ? skip[w] : 0);
+    for (; bits; bits &= bits - 1) {
+      int f = w * 64 + __builtin_ctzll(bits) + 1;
+      const iso__slot *sl = iso__msg_slot(m, f);
+      size_t len = sl->len;
       if (len > 0xFFFF || !reserve(e, pos + 3 + len + 1)) return ISO_E_NOMEM;
-      if (iso_msg_get(m, f, e->response + pos + 3, len + 1, &len) != 0)
+      if (!(sl->flags & ISO__SLOT_WIRE))
+        memcpy(e->response + pos + 3, sl->data, len);
+      else if (iso_msg_get(m, f, e->response + pos + 3, len + 1, &len) != 0)
         continue;
+      e->response[pos] = (uint8_t)f;
+      e->response[pos + 1] = (uint8_t)(len >> 8);
+      e->response[pos + 2] = (uint8_t)len;
+      pos += 3 + len;
     }
-    e->response[pos] = (uint8_t)f;
-    e->response[pos + 1] = (uint8_t)(len >> 8);
-    e->response[pos + 2] = (uint8_t)len;
-    pos += 3 + len;
   }
   e->response_len = (uint32_t)pos;
   return 0;
@@ -433,26 +464,38 @@ static void replay(const iso__store_entry *e, iso_tx *tx) {
 
 /* ---- submit-time check -------------------------------------------------- */
 
-iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
+void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p) {
   iso_flow *f = tx->flow;
   iso__store *s = f->store;
-  uint8_t key[ISO_FLOW_MAX_KEY_LEN];
+  uint8_t key[KEY_BUILD_MAX];
   size_t len;
-  *is_repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
-  if (!build_key(tx, key, &len)) return ISO__IDEM_NEW;
-  if (len > KEY_INLINE) {
+  p->repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
+  p->ok = build_key(tx, key, &len);
+  if (!p->ok) return;
+  if (len > ISO__KEY_INLINE) {
     /* A long key is kept (and journaled) as its head and a digest of the
      * whole, under the flow's fingerprint key so that it survives a
      * restart. */
     uint64_t digest = iso__siphash(f->cfg.fingerprint_key, key, len);
-    memcpy(key + KEY_INLINE - 8, &digest, 8);
-    len = KEY_INLINE;
+    memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
+    len = ISO__KEY_INLINE;
   }
-  uint64_t hash = iso__siphash13(s->table_key, key, len);
+  memcpy(p->key, key, len);
+  p->len = (uint8_t)len;
+  p->hash = iso__siphash13(s->table_key, key, len);
   /* A big store misses the cache: start loading the bucket (its address
-   * never changes) while the fingerprint is computed. */
-  __builtin_prefetch(&s->buckets[hash & s->mask]);
+   * never changes) while the fingerprint and the response are made. */
+  __builtin_prefetch(&s->buckets[p->hash & s->mask]);
   tx->fingerprint = fingerprint(tx);
+}
+
+iso__idem_result iso__idem_check(iso_tx *tx, const iso__idem_probe *p) {
+  iso_flow *f = tx->flow;
+  iso__store *s = f->store;
+  if (!p->ok) return ISO__IDEM_NEW;
+  uint64_t hash = p->hash;
+  const uint8_t *key = p->key;
+  size_t len = p->len;
   iso__idem_result res;
   uv_mutex_lock(&s->lock);
   evict(s, now_ms(s));
@@ -478,7 +521,7 @@ iso__idem_result iso__idem_check(iso_tx *tx, bool *is_repeat) {
     tx->idem = e;
     bool ask = f->has_journal && f->journal.lookup &&
                (f->cfg.journal_lookup == ISO_LOOKUP_ALWAYS ||
-                (f->cfg.journal_lookup == ISO_LOOKUP_REPEATS && *is_repeat));
+                (f->cfg.journal_lookup == ISO_LOOKUP_REPEATS && p->repeat));
     res = ask ? ISO__IDEM_LOOKUP : ISO__IDEM_NEW;
   }
   uv_mutex_unlock(&s->lock);
@@ -516,9 +559,9 @@ static void wake_waiters(iso__store_entry *e) {
 }
 
 static void complete(iso__store *s, iso__store_entry *e, const iso_msg *resp,
-                     bool keep) {
+                     const uint64_t *skip, bool keep) {
   e->complete = true;
-  if (!resp || keep_response(e, resp) < 0) e->held = true;
+  if (!resp || keep_response(e, resp, skip) < 0) e->held = true;
   wake_waiters(e);
   if (!keep) {
     unlink_entry(s, e);
@@ -540,8 +583,13 @@ void iso__idem_complete(iso_tx *tx) {
   iso__store_entry *e = tx->idem;
   tx->idem = NULL;
   bool held = (tx->flags & ISO__TX_HOLD) != 0;
+  /* Echo fields the request carried come back from a duplicate's own. */
+  const uint64_t *sure =
+      (tx->flags & ISO__TX_FP_PARTIAL) ? s->echo_key : s->echo_key_fp;
+  uint64_t skip[3];
+  for (int w = 0; w < 3; w++) skip[w] = sure[w] & tx->req->present[w];
   uv_mutex_lock(&s->lock);
-  complete(s, e, held ? NULL : &tx->response, true);
+  complete(s, e, held ? NULL : &tx->response, skip, true);
   uv_mutex_unlock(&s->lock);
 }
 
@@ -577,7 +625,7 @@ void iso__idem_lookup_failed(iso_tx *tx) {
   tx->idem = NULL;
   iso_msg_set_copy(&tx->response, 39, tx->flow->cfg.journal_fail_code, 2);
   uv_mutex_lock(&s->lock);
-  complete(s, e, NULL, false);
+  complete(s, e, NULL, NULL, false);
   uv_mutex_unlock(&s->lock);
   iso__tx_finish_dup(tx, ISO_E_JOURNAL);
 }
@@ -604,7 +652,7 @@ void iso__idem_lookup_found(iso_tx *tx) {
     tx->flags |= ISO__TX_DUP;
     status = ISO_E_DUPLICATE;
   }
-  complete(s, e, &found->response, true);
+  complete(s, e, &found->response, NULL, true);
   uv_mutex_unlock(&s->lock);
   found_free(found);
   iso__tx_finish_dup(tx, status);

@@ -120,6 +120,7 @@ int iso_flow_loop_new(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **out) {
     return ISO_E_NOMEM;
   }
   if (uv_async_init(loop, &fl->async, on_async) != 0) {
+    iso__flow_stats_release(flow, fl->stats);
     free(fl);
     return ISO_E_NOMEM;
   }
@@ -144,6 +145,9 @@ static void on_handle_closed(uv_handle_t *h) {
     fl->free_work = w->next_free;
     free(w);
   }
+  /* Every transaction of this loop is released: nothing writes its stats
+   * any more. */
+  iso__flow_stats_release(fl->flow, fl->stats);
   if (fl->close_cb) fl->close_cb(fl, fl->close_data);
   free(fl);
 }
@@ -227,7 +231,11 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
   if (f->keep_stages) tx->flags |= ISO__TX_PRECISE;
   tx->t_submit = iso__tx_now(tx);
   int rc = load_request(tx, request, (flags & ISO_SUBMIT_BORROW) != 0);
-  if (rc == 0) rc = iso__tx_prepare_response(tx);
+  /* The store's bucket for this key is likely a cache miss: hash the key
+   * first, so that the line loads while the response is prepared. */
+  iso__idem_probe probe;
+  if (rc == 0 && f->store) iso__idem_probe_make(tx, &probe);
+  if (rc == 0) rc = iso__tx_prepare_response(tx, resp);
   if (rc < 0) {
     tx->cb.done = NULL;
     iso__tx_release(tx);
@@ -240,8 +248,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
     return 0;
   }
   if (f->store) {
-    bool repeat = false;
-    switch (iso__idem_check(tx, &repeat)) {
+    switch (iso__idem_check(tx, &probe)) {
     case ISO__IDEM_WAIT:
       tx->state = ISO__ST_DUP_WAIT;
       return 0;
@@ -258,7 +265,7 @@ int iso_flow_submit(iso_flow_loop *fl, const iso_msg *request, unsigned flags,
       iso__tx_start_lookup(tx);
       return 0;
     case ISO__IDEM_NEW:
-      if (repeat) ISO__STAT_ADD(fl->stats->repeat_as_original, 1);
+      if (probe.repeat) ISO__STAT_ADD(fl->stats->repeat_as_original, 1);
       break;
     }
   }

@@ -8,23 +8,30 @@
 #include <string.h>
 
 #include "flow/flow_internal.h"
+#include "iso8583/message_internal.h"
 
 iso_tx *iso__tx_alloc(iso_flow_loop *fl) {
   iso_flow *f = fl->flow;
   iso_tx *tx = fl->free_list;
+  bool fresh = tx == NULL;
   if (tx) {
     fl->free_list = tx->next;
   } else {
     tx = malloc(f->tx_size);
     if (!tx) return NULL;
   }
-  /* Clear the bookkeeping only; the messages are initialised below. */
+  /* Clear the bookkeeping only.  A recycled record's messages were emptied
+   * by iso_msg_cleanup when it was released, which leaves a message as
+   * iso_msg_init makes it: only a new record (or one whose request took
+   * another spec, in recovery) needs them initialised. */
   memset(tx, 0, offsetof(iso_tx, request));
   tx->fl = fl;
   tx->flow = f;
-  iso_msg_init(&tx->request, f->cfg.spec);
+  if (fresh || tx->request.spec != f->cfg.spec)
+    iso_msg_init(&tx->request, f->cfg.spec);
+  if (fresh || tx->response.spec != f->cfg.spec)
+    iso_msg_init(&tx->response, f->cfg.spec);
   tx->req = &tx->request;
-  iso_msg_init(&tx->response, f->cfg.spec);
   fl->records++;
   return tx;
 }
@@ -122,34 +129,43 @@ int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
 /* Copies the configured echo fields from tx's request into its response,
  * over whatever the response holds there.  Echoed values are borrowed from
  * the request, which lives as long as the record (or, when the caller lent
- * it, until the completion callback). */
+ * it, until the completion callback).  When both messages share a spec (the
+ * usual case) the request's slot is taken as it is, wire form included:
+ * the value already passed the checks iso_msg_set would repeat, and this
+ * runs for every transaction.  Otherwise values are decoded and copied.
+ * Only the echo fields the request holds are visited (its presence bitmap
+ * against the flow's echo bitmap). */
 int iso__tx_echo_request(iso_tx *tx) {
-  const iso_flow_config *cfg = &tx->flow->cfg;
-  for (size_t i = 0; i < cfg->echo_count; i++) {
-    int f = cfg->echo_fields[i];
-    const uint8_t *data;
-    size_t len;
-    int rc = iso_msg_peek(tx->req, f, &data, &len);
-    if (rc == ISO_E_NO_FIELD) continue;
-    if (rc == 0) {
-      rc = iso_msg_set(&tx->response, f, data, len);
-    } else {
-      uint8_t buf[512];
-      rc = iso_msg_get(tx->req, f, buf, sizeof buf, &len);
-      if (rc == 0) rc = iso_msg_set_copy(&tx->response, f, buf, len);
+  const iso_msg *req = tx->req;
+  iso_msg *resp = &tx->response;
+  bool same_spec = req->spec == resp->spec;
+  for (int w = 0; w < 3; w++) {
+    uint64_t bits = req->present[w] & tx->flow->echo_mask[w];
+    for (; bits; bits &= bits - 1) {
+      int f = w * 64 + __builtin_ctzll(bits) + 1;
+      const iso__slot *sl = iso__msg_slot(req, f);
+      int rc;
+      if (same_spec) {
+        rc = iso__msg_put(resp, f, sl->data, sl->len, sl->flags);
+      } else if (!(sl->flags & ISO__SLOT_WIRE)) {
+        rc = iso_msg_set(resp, f, sl->data, sl->len);
+      } else {
+        uint8_t buf[512];
+        size_t len;
+        rc = iso_msg_get(req, f, buf, sizeof buf, &len);
+        if (rc == 0) rc = iso_msg_set_copy(resp, f, buf, len);
+      }
+      if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
     }
-    if (rc < 0 && rc != ISO_E_UNKNOWN_FIELD) return rc;
   }
   return 0;
 }
 
-/* The response starts as the response MTI plus the echoed request fields. */
-int iso__tx_prepare_response(iso_tx *tx) {
-  char mti[5] = {0};
-  int rc = iso_mti_response(iso_msg_mti(tx->req), mti);
-  if (rc < 0) return rc;
-  rc = iso_msg_set_mti(&tx->response, mti);
-  if (rc < 0) return rc;
+/* The response starts as the response MTI (from iso_mti_response: four
+ * digits, so set as they are) plus the echoed request fields. */
+int iso__tx_prepare_response(iso_tx *tx, const char response_mti[4]) {
+  memcpy(tx->response.mti, response_mti, 4);
+  tx->response.mti[4] = '\0';
   return iso__tx_echo_request(tx);
 }
 
@@ -182,7 +198,7 @@ size_t iso_tx_stages(const iso_tx *tx, iso_stage_timing *out, size_t cap) {
 }
 
 int iso_tx_set_response_code(iso_tx *tx, const char *code) {
-  if (!code || strlen(code) != 2) return ISO_E_INVAL;
+  if (!code || !code[0] || !code[1] || code[2]) return ISO_E_INVAL; /* 2 */
   return iso_msg_set_copy(&tx->response, 39, code, 2);
 }
 

@@ -2,7 +2,7 @@
  * journal/journal.c -- the journal handle: configuration, open and close,
  * and the three events (begin, decision, completion) serialized on the
  * caller's thread -- card data protected there, so the writer thread only
- * writes -- then queued for the writer (writer.c).
+ * writes -- then copied into the writer's queue (writer.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +85,8 @@ int iso_journal_open(const iso_journal_config *cfg, iso_journal_db **out) {
 void iso_journal_close(iso_journal_db *db) {
   if (!db) return;
   if (db->started) iso__writer_stop(db);
+  iso__queue_free(db);
+  free(db->notices);
   iso__checkpointer_stop(db);
   sqlite3_close(db->cdb);
   sqlite3_finalize(db->st_insert);
@@ -120,32 +122,6 @@ void iso_journal_stats_get(iso_journal_db *db, iso_journal_stats *out) {
 
 /* ---- event serialization --------------------------------------------------- */
 
-static const iso__blob NO_BLOB = {UINT32_MAX, 0};
-
-/* Allocates the event with its blobs appended. */
-static iso__event *event_new(int kind, uint64_t tx_id, iso__jbuf *const *bufs,
-                             iso__blob *const *blobs, size_t n) {
-  size_t total = 0;
-  for (size_t i = 0; i < n; i++)
-    if (bufs[i]) total += bufs[i]->len;
-  iso__event *ev = malloc(sizeof *ev + total);
-  if (!ev) return NULL;
-  memset(ev, 0, sizeof *ev);
-  ev->kind = (uint8_t)kind;
-  ev->tx_id = tx_id;
-  ev->key = ev->request = ev->request_prot = NO_BLOB;
-  ev->participants = ev->values = NO_BLOB;
-  ev->response = ev->response_prot = ev->stages = NO_BLOB;
-  size_t off = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!bufs[i]) continue;
-    memcpy(ev->data + off, bufs[i]->data, bufs[i]->len);
-    *blobs[i] = (iso__blob){(uint32_t)off, (uint32_t)bufs[i]->len};
-    off += bufs[i]->len;
-  }
-  return ev;
-}
-
 /* Copies a short text field (canonical value) of the request. */
 static void copy_text(const iso_msg *m, int f, char *out, size_t cap) {
   size_t len = 0;
@@ -173,7 +149,7 @@ static int protect_message(iso_journal_db *db, uint64_t tx_id, char dir,
     rc = iso__seal(&db->prot, tx_id, dir, fields, nf, plain.data, plain.len, env);
     *has_env = rc == 0;
   }
-  iso__jbuf_free(&plain);
+  iso__jbuf_wipe(&plain);
   return rc;
 }
 
@@ -187,45 +163,35 @@ int iso_journal_log_begin(iso_journal_db *db, const iso_journal_begin *ev) {
   int rc = 0;
   if (ev->idempotency_key) iso__jbuf_put(&key, ev->idempotency_key, ev->idempotency_key_len);
   if (has_req) rc = protect_message(db, ev->tx_id, 'Q', ev->request, &req, &env, &has_env);
-  iso__event *e = NULL;
+  iso__event e = {.kind = ISO__EV_BEGIN, .tx_id = ev->tx_id,
+                  .at = ev->started_at, .fingerprint = ev->fingerprint};
+  if (!rc && has_req) {
+    const iso_msg *m = ev->request;
+    const char *mti = iso_msg_mti(m);
+    memcpy(e.mti, mti, strnlen(mti, sizeof e.mti - 1));
+    copy_text(m, 11, e.stan, sizeof e.stan);
+    copy_text(m, 37, e.rrn, sizeof e.rrn);
+    copy_text(m, 41, e.terminal, sizeof e.terminal);
+    copy_text(m, 4, e.amount, sizeof e.amount);
+    copy_text(m, 49, e.currency, sizeof e.currency);
+    char pan[24];
+    size_t len = 0;
+    if (iso_msg_get(m, 2, pan, sizeof pan, &len) == 0 && len < sizeof e.pan_masked) {
+      iso_mask_pan(pan, len, e.pan_masked);
+      e.pan_masked[len] = 0;
+      e.has_pan = iso__pan_hash(&db->prot, (const uint8_t *)pan, len, e.pan_hash) == 0;
+    }
+    OPENSSL_cleanse(pan, sizeof pan);
+  }
   if (!rc) {
     iso__jbuf *bufs[] = {ev->idempotency_key ? &key : NULL, has_req ? &req : NULL,
                          has_env ? &env : NULL};
-    iso__event tmp;
-    iso__blob *blobs[] = {&tmp.key, &tmp.request, &tmp.request_prot};
-    e = event_new(ISO__EV_BEGIN, ev->tx_id, bufs, blobs, 3);
-    if (!e) rc = ISO_E_NOMEM;
-    else {
-      e->key = bufs[0] ? tmp.key : NO_BLOB;
-      e->request = bufs[1] ? tmp.request : NO_BLOB;
-      e->request_prot = bufs[2] ? tmp.request_prot : NO_BLOB;
-    }
+    iso__blob *blobs[] = {&e.key, &e.request, &e.request_prot};
+    rc = iso__enqueue(db, &e, bufs, blobs, 3, db->cfg.queue_capacity);
   }
   iso__jbuf_free(&key);
   iso__jbuf_free(&req);
   iso__jbuf_free(&env);
-  if (rc) return rc;
-  e->at = ev->started_at;
-  e->fingerprint = ev->fingerprint;
-  if (has_req) {
-    const iso_msg *m = ev->request;
-    snprintf(e->mti, sizeof e->mti, "%s", iso_msg_mti(m));
-    copy_text(m, 11, e->stan, sizeof e->stan);
-    copy_text(m, 37, e->rrn, sizeof e->rrn);
-    copy_text(m, 41, e->terminal, sizeof e->terminal);
-    copy_text(m, 4, e->amount, sizeof e->amount);
-    copy_text(m, 49, e->currency, sizeof e->currency);
-    char pan[24];
-    size_t len = 0;
-    if (iso_msg_get(m, 2, pan, sizeof pan, &len) == 0 && len < sizeof e->pan_masked) {
-      iso_mask_pan(pan, len, e->pan_masked);
-      e->pan_masked[len] = 0;
-      e->has_pan = iso__pan_hash(&db->prot, (const uint8_t *)pan, len, e->pan_hash) == 0;
-    }
-    OPENSSL_cleanse(pan, sizeof pan);
-  }
-  rc = iso__enqueue(db, e, db->cfg.queue_capacity);
-  if (rc) free(e);
   return rc;
 }
 
@@ -239,26 +205,17 @@ int iso_journal_log_decision(iso_journal_db *db,
   iso__jbuf_init(&vals);
   iso__record_names(&names, ev->participants, ev->participant_count);
   iso__record_values(&vals, ev->values, ev->value_count);
-  iso__event tmp, *e = NULL;
+  iso__event e = {.kind = ISO__EV_DECISION, .tx_id = ev->tx_id,
+                  .decision = (int)ev->decision, .reason = ev->reason,
+                  .at = iso__now_ns(), .cb = cb, .cb_arg = arg};
   int rc = names.failed || vals.failed ? ISO_E_NOMEM : 0;
   if (!rc) {
     iso__jbuf *bufs[] = {&names, &vals};
-    iso__blob *blobs[] = {&tmp.participants, &tmp.values};
-    e = event_new(ISO__EV_DECISION, ev->tx_id, bufs, blobs, 2);
-    if (!e) rc = ISO_E_NOMEM;
+    iso__blob *blobs[] = {&e.participants, &e.values};
+    rc = iso__enqueue(db, &e, bufs, blobs, 2, 2 * (size_t)db->cfg.queue_capacity);
   }
   iso__jbuf_free(&names);
   iso__jbuf_free(&vals);
-  if (rc) return rc;
-  e->participants = tmp.participants;
-  e->values = tmp.values;
-  e->decision = (int)ev->decision;
-  e->reason = ev->reason;
-  e->at = iso__now_ns();
-  e->cb = cb;
-  e->cb_arg = arg;
-  rc = iso__enqueue(db, e, 2 * (size_t)db->cfg.queue_capacity);
-  if (rc) free(e);
   return rc;
 }
 
@@ -275,28 +232,18 @@ int iso_journal_log_completion(iso_journal_db *db,
   if (ev->response) rc = protect_message(db, ev->tx_id, 'R', ev->response, &resp, &env, &has_env);
   iso__record_stages(&stages, ev->stages, ev->stage_count);
   if (!rc && stages.failed) rc = ISO_E_NOMEM;
-  iso__event tmp, *e = NULL;
+  iso__event e = {.kind = ISO__EV_COMPLETION, .tx_id = ev->tx_id,
+                  .decision = (int)ev->decision,
+                  .at = ev->finished_at ? ev->finished_at : iso__now_ns()};
+  memcpy(e.rc, ev->response_code, 2);
+  if (!ev->response_code[0]) e.rc[0] = 0;
   if (!rc) {
     iso__jbuf *bufs[] = {ev->response ? &resp : NULL, has_env ? &env : NULL, &stages};
-    iso__blob *blobs[] = {&tmp.response, &tmp.response_prot, &tmp.stages};
-    e = event_new(ISO__EV_COMPLETION, ev->tx_id, bufs, blobs, 3);
-    if (!e) rc = ISO_E_NOMEM;
-    else {
-      e->response = bufs[0] ? tmp.response : NO_BLOB;
-      e->response_prot = bufs[1] ? tmp.response_prot : NO_BLOB;
-      e->stages = tmp.stages;
-    }
+    iso__blob *blobs[] = {&e.response, &e.response_prot, &e.stages};
+    rc = iso__enqueue(db, &e, bufs, blobs, 3, 2 * (size_t)db->cfg.queue_capacity);
   }
   iso__jbuf_free(&resp);
   iso__jbuf_free(&env);
   iso__jbuf_free(&stages);
-  if (rc) return rc;
-  e->decision = (int)ev->decision;
-  memcpy(e->rc, ev->response_code, 2);
-  e->rc[2] = 0;
-  if (!ev->response_code[0]) e->rc[0] = 0;
-  e->at = ev->finished_at ? ev->finished_at : iso__now_ns();
-  rc = iso__enqueue(db, e, 2 * (size_t)db->cfg.queue_capacity);
-  if (rc) free(e);
   return rc;
 }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -25,9 +26,32 @@ typedef struct iso__jbuf {
 } iso__jbuf;
 
 void iso__jbuf_init(iso__jbuf *b);
+/* Frees what the buffer allocated; iso__jbuf_wipe first wipes the content
+ * (for buffers that held protected plaintext). */
 void iso__jbuf_free(iso__jbuf *b);
-void iso__jbuf_put(iso__jbuf *b, const void *p, size_t n);
-void iso__jbuf_varint(iso__jbuf *b, uint64_t v);
+void iso__jbuf_wipe(iso__jbuf *b);
+/* Appends; on a failed allocation the buffer is marked failed.  The common
+ * case (room left) inline, the growth out of line. */
+void iso__jbuf_put_slow(iso__jbuf *b, const void *p, size_t n);
+static inline void iso__jbuf_put(iso__jbuf *b, const void *p, size_t n) {
+  if (n <= b->cap - b->len) {
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+  } else {
+    iso__jbuf_put_slow(b, p, n);
+  }
+}
+static inline void iso__jbuf_varint(iso__jbuf *b, uint64_t v) {
+  uint8_t tmp[10], *d = b->cap - b->len >= sizeof tmp ? b->data + b->len : tmp;
+  size_t n = 0;
+  while (v >= 0x80) {
+    d[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  d[n++] = (uint8_t)v;
+  if (d == tmp) iso__jbuf_put_slow(b, tmp, n);
+  else b->len += n;
+}
 /* Reads a varint at *pos; false when truncated. */
 bool iso__jget_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v);
 
@@ -75,6 +99,7 @@ void iso__decoded_free(iso__decoded *d);
 
 typedef struct iso__protect {
   bool has_key;
+  uint64_t id;           /* unique per process: which key a context holds */
   uint8_t enc_key[32];   /* AES-256-GCM key, derived from the key file */
   uint8_t hash_key[32];  /* HMAC key for PAN hashes: derived, or the salt */
   uint8_t check[16];     /* key check value stored in meta */
@@ -82,8 +107,7 @@ typedef struct iso__protect {
   /* ready for use (iso__protect_ready) */
   EVP_MD *sha256;
   EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
-  EVP_CIPHER *aes;
-  EVP_CIPHER_CTX *enc_tmpl; /* keyed AES-256-GCM, copied per record */
+  EVP_CIPHER *aes; /* fetched once; each thread keys its own context */
 } iso__protect;
 
 /* Prepares the HMAC states and the cipher once the keys are known; frees
@@ -124,7 +148,7 @@ typedef struct iso__blob {
 } iso__blob;
 
 typedef struct iso__event {
-  struct iso__event *next;
+  uint32_t size;             /* header and blobs: the next event follows */
   struct iso__event *paired; /* begin <-> decision in one group */
   uint8_t kind;
   uint64_t tx_id;
@@ -150,6 +174,22 @@ typedef struct iso__event {
   bool *barrier_done;
   uint8_t data[];
 } iso__event;
+
+/* The queue is a list of chunks with events packed back to back
+ * (writer.c): no allocation per event on the producer, no free on the
+ * writer, and the writer reads each group front to back. */
+typedef struct iso__chunk {
+  struct iso__chunk *next;
+  size_t used, cap;
+  _Alignas(16) uint8_t data[];
+} iso__chunk;
+
+/* What a written group reports: a decision's callback, or (cb NULL) the
+ * barrier event `arg` to release. */
+typedef struct iso__notice {
+  iso_journal_durable_cb cb;
+  void *arg;
+} iso__notice;
 
 /* ---- the checkpoint policy (checkpoint.c) -------------------------------- */
 
@@ -190,8 +230,11 @@ struct iso_journal_db {
   /* the queue */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  iso__event *head, *tail;
-  size_t queued;
+  iso__chunk *head, *tail, *spare;
+  size_t queued, spare_count;
+  uint64_t generation; /* changes whenever the writer takes the queue */
+  iso__notice *notices; /* the writer's, grown as groups need */
+  size_t notice_cap;
   bool writer_sleeping, stopping, started;
   pthread_t writer;
 
@@ -223,7 +266,15 @@ void iso__checkpointer_stop(iso_journal_db *db);
 void iso__checkpoint_set_pages(iso_journal_db *db, uint32_t pages, uint32_t restart_pages,
                                uint32_t tail_pages);
 void iso__checkpoint_stats(iso_journal_db *db, uint64_t *background, uint64_t *tails);
-int iso__enqueue(iso_journal_db *db, iso__event *ev, size_t limit);
+/* Queues a copy of the event `ev` (built on the caller's stack) with the
+ * buffers bufs[i] appended; blobs[i] points into ev and receives where
+ * bufs[i] lands (NULL bufs[i]: no blob).  A decision that follows its own
+ * begin from the same thread is paired with it here.  ISO_E_STATE when the
+ * journal is closing, ISO_E_JOURNAL_FULL past `limit`, ISO_E_NOMEM. */
+int iso__enqueue(iso_journal_db *db, iso__event *ev, iso__jbuf *const *bufs,
+                 iso__blob *const *blobs, size_t n, size_t limit);
+/* Frees the queue's chunks (the writer has stopped). */
+void iso__queue_free(iso_journal_db *db);
 uint64_t iso__now_ns(void);
 /* Rebuilds a stored message (clear record + envelope) into m; the envelope is
  * opened when decrypt and the journal has the key (*restored then true). */

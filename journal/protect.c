@@ -10,6 +10,8 @@
  * fields inside, so an envelope cannot be moved to another row unnoticed.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,6 +88,8 @@ int iso__protect_load_key(iso__protect *p, const char *path, char *why,
  * one-shot HMAC() fetches and keys afresh every time, which the profile
  * showed as the largest single cost of journaling a transaction. */
 int iso__protect_ready(iso__protect *p) {
+  static _Atomic uint64_t ids = 1;
+  p->id = atomic_fetch_add(&ids, 1);
   uint8_t pad[64];
   p->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   p->hmac_inner = EVP_MD_CTX_new();
@@ -103,10 +107,7 @@ int iso__protect_ready(iso__protect *p) {
   if (!ok) return ISO_E_CRYPTO;
   if (p->has_key) {
     p->aes = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    p->enc_tmpl = EVP_CIPHER_CTX_new();
-    if (!p->aes || !p->enc_tmpl ||
-        EVP_EncryptInit_ex(p->enc_tmpl, p->aes, NULL, p->enc_key, NULL) != 1)
-      return ISO_E_CRYPTO;
+    if (!p->aes) return ISO_E_CRYPTO;
   }
   return 0;
 }
@@ -115,14 +116,59 @@ void iso__protect_free(iso__protect *p) {
   EVP_MD_CTX_free(p->hmac_inner);
   EVP_MD_CTX_free(p->hmac_outer);
   EVP_MD_free(p->sha256);
-  EVP_CIPHER_CTX_free(p->enc_tmpl);
   EVP_CIPHER_free(p->aes);
   OPENSSL_cleanse(p, sizeof *p);
 }
 
+/* ---- per-thread contexts --------------------------------------------------
+ * Allocating an OpenSSL context for every hash and every envelope showed in
+ * the profile; each thread that journals keeps one digest context and one
+ * cipher context instead, freed when the thread ends.  The cipher context
+ * remembers which journal's key it holds (iso__protect.id) and is keyed
+ * again only when another journal uses it; per record only the nonce is
+ * set. */
+
+typedef struct thread_ctx {
+  EVP_MD_CTX *md;
+  EVP_CIPHER_CTX *cipher;
+  uint64_t keyed_for; /* iso__protect.id of the key in `cipher`, 0: none */
+} thread_ctx;
+
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static bool ctx_key_ok;
+
+static void thread_ctx_free(void *arg) {
+  thread_ctx *t = arg;
+  EVP_MD_CTX_free(t->md);
+  EVP_CIPHER_CTX_free(t->cipher);
+  OPENSSL_free(t);
+}
+
+static void ctx_key_make(void) {
+  ctx_key_ok = pthread_key_create(&ctx_key, thread_ctx_free) == 0;
+}
+
+static thread_ctx *thread_ctx_get(void) {
+  pthread_once(&ctx_once, ctx_key_make);
+  if (!ctx_key_ok) return NULL;
+  thread_ctx *t = pthread_getspecific(ctx_key);
+  if (t) return t;
+  t = OPENSSL_zalloc(sizeof *t);
+  if (!t) return NULL;
+  t->md = EVP_MD_CTX_new();
+  t->cipher = EVP_CIPHER_CTX_new();
+  if (!t->md || !t->cipher || pthread_setspecific(ctx_key, t)) {
+    thread_ctx_free(t);
+    return NULL;
+  }
+  return t;
+}
+
 int iso__pan_hash(const iso__protect *p, const uint8_t *pan, size_t len,
                   uint8_t out[32]) {
-  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  thread_ctx *t = thread_ctx_get();
+  EVP_MD_CTX *c = t ? t->md : NULL;
   uint8_t inner[32];
   int ok = c && EVP_MD_CTX_copy_ex(c, p->hmac_inner) == 1 &&
            EVP_DigestUpdate(c, pan, len) == 1 &&
@@ -130,7 +176,7 @@ int iso__pan_hash(const iso__protect *p, const uint8_t *pan, size_t len,
            EVP_MD_CTX_copy_ex(c, p->hmac_outer) == 1 &&
            EVP_DigestUpdate(c, inner, sizeof inner) == 1 &&
            EVP_DigestFinal_ex(c, out, NULL) == 1;
-  EVP_MD_CTX_free(c);
+  OPENSSL_cleanse(inner, sizeof inner);
   return ok ? 0 : ISO_E_CRYPTO;
 }
 
@@ -176,17 +222,25 @@ int iso__seal(const iso__protect *p, uint64_t tx_id, char dir,
   iso__jbuf_put(out, plain, len); /* room; overwritten with ciphertext */
   if (out->failed) return ISO_E_NOMEM;
   uint8_t *ct = out->data + at + sizeof hdr;
-  /* a copy of the keyed template: no key schedule, no fetch per record */
-  EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+  /* the thread's context, keyed once: per record only the nonce changes */
+  thread_ctx *t = thread_ctx_get();
+  EVP_CIPHER_CTX *c = t ? t->cipher : NULL;
   int ok = c != NULL, outl = 0;
-  ok = ok && EVP_CIPHER_CTX_copy(c, p->enc_tmpl) == 1;
+  if (ok && t->keyed_for != p->id) {
+    t->keyed_for = 0;
+    ok = EVP_EncryptInit_ex(c, p->aes, NULL, p->enc_key, NULL) == 1;
+    if (ok) t->keyed_for = p->id;
+  }
   ok = ok && EVP_EncryptInit_ex(c, NULL, NULL, NULL, hdr + 1) == 1;
   ok = ok && EVP_EncryptUpdate(c, NULL, &outl, aad, (int)aad_len) == 1;
   ok = ok && EVP_EncryptUpdate(c, ct, &outl, plain, (int)len) == 1;
   ok = ok && EVP_EncryptFinal_ex(c, ct + outl, &outl) == 1;
   ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, ISO__TAG_LEN,
                                  out->data + at + 1 + ISO__NONCE_LEN) == 1;
-  EVP_CIPHER_CTX_free(c);
+  if (!ok) {
+    OPENSSL_cleanse(ct, len); /* may still hold the plaintext */
+    if (t) t->keyed_for = 0;  /* key it afresh next time */
+  }
   return ok ? 0 : ISO_E_CRYPTO;
 }
 

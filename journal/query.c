@@ -100,6 +100,7 @@ int iso__row_decode(iso_journal_db *db, sqlite3_stmt *st, bool decrypt,
   row->reason = sqlite3_column_int(st, 14);
   row->response_code = text(st, 15);
   row->completed = sqlite3_column_int(st, 23) != 0;
+  row->request_sealed = sqlite3_column_type(st, 20) != SQLITE_NULL;
   int rc = decode(st, 16, iso__decode_names, &lists[0]);
   if (!rc) rc = decode(st, 17, iso__decode_values, &lists[1]);
   if (!rc) rc = decode(st, 18, iso__decode_stages, &lists[2]);

@@ -19,9 +19,13 @@ void iso__jbuf_init(iso__jbuf *b) {
 }
 
 void iso__jbuf_free(iso__jbuf *b) {
-  OPENSSL_cleanse(b->data, b->len); /* may have held protected plaintext */
   if (b->data != b->inline_data) free(b->data);
   iso__jbuf_init(b);
+}
+
+void iso__jbuf_wipe(iso__jbuf *b) {
+  OPENSSL_cleanse(b->data, b->len);
+  iso__jbuf_free(b);
 }
 
 static bool jbuf_reserve(iso__jbuf *b, size_t n) {
@@ -35,29 +39,17 @@ static bool jbuf_reserve(iso__jbuf *b, size_t n) {
     return false;
   }
   memcpy(p, b->data, b->len);
-  OPENSSL_cleanse(b->data, b->len);
+  OPENSSL_cleanse(b->data, b->len); /* may have held protected plaintext */
   if (b->data != b->inline_data) free(b->data);
   b->data = p;
   b->cap = cap;
   return true;
 }
 
-void iso__jbuf_put(iso__jbuf *b, const void *p, size_t n) {
+void iso__jbuf_put_slow(iso__jbuf *b, const void *p, size_t n) {
   if (!n || !jbuf_reserve(b, n)) return;
   memcpy(b->data + b->len, p, n);
   b->len += n;
-}
-
-void iso__jbuf_varint(iso__jbuf *b, uint64_t v) {
-  uint8_t tmp[10];
-  size_t n = 0;
-  do {
-    tmp[n] = (uint8_t)(v & 0x7f);
-    v >>= 7;
-    if (v) tmp[n] |= 0x80;
-    n++;
-  } while (v);
-  iso__jbuf_put(b, tmp, n);
 }
 
 bool iso__jget_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v) {
@@ -134,7 +126,7 @@ int iso__record_message(const iso_msg *m, const bool prot[ISO_MAX_FIELD + 1],
       np++;
     }
   }
-  iso__jbuf_free(&scratch);
+  iso__jbuf_wipe(&scratch); /* may hold a protected field's value */
   if (prot_count) *prot_count = np;
   if (rc) return rc;
   if (clear->failed || (protected_out && protected_out->failed))

@@ -27,9 +27,12 @@ static const char schema_sql[] =
     " participants BLOB, vals BLOB);"
     "CREATE INDEX IF NOT EXISTS tx_idem_key ON tx(idem_key)"
     " WHERE idem_key IS NOT NULL;"
-    /* A reversal's original, by DE 41 + DE 11 or DE 41 + DE 37. */
+    /* A reversal's original, by DE 41 + DE 11 or DE 41 + DE 37.  Every
+     * index entry costs the writer about as much as a fifth of a row: a
+     * request without DE 37 has no entry in the second. */
     "CREATE INDEX IF NOT EXISTS tx_terminal_stan ON tx(terminal, stan);"
-    "CREATE INDEX IF NOT EXISTS tx_terminal_rrn ON tx(terminal, rrn);"
+    "CREATE INDEX IF NOT EXISTS tx_terminal_rrn ON tx(terminal, rrn)"
+    " WHERE rrn IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS tx_done("
     " id INTEGER PRIMARY KEY,"
     " finished_at INTEGER NOT NULL,"
@@ -162,8 +165,18 @@ static const char *sync_sql(iso_journal_sync s) {
   }
 }
 
+/* SQLite counts every allocation under a global mutex unless told not to
+ * (the profile showed the mutex at 7% of the writer's instructions).  Must
+ * run before SQLite initializes; when something else in the process
+ * initialized it first, the call fails and nothing changes. */
+static void sqlite_setup(void) {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
                      char *why, size_t why_cap) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, sqlite_setup);
   sqlite3 *c = NULL;
   int flags = db->cfg.read_only ? SQLITE_OPEN_READONLY
                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -178,7 +191,11 @@ int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
   sqlite3_busy_timeout(c, (int)db->cfg.busy_timeout_ms);
   int st = 0;
   if (!db->cfg.read_only) {
-    st = exec(c, "PRAGMA journal_mode=WAL");
+    /* A new journal gets 16 KiB pages (an existing one keeps its own):
+     * fewer page splits and WAL frames per row; the writer measured 3%
+     * fewer instructions and 5% less process CPU per transaction. */
+    if (create) st = exec(c, "PRAGMA page_size=16384");
+    if (!st) st = exec(c, "PRAGMA journal_mode=WAL");
     if (!st) st = exec(c, sync_sql(db->cfg.sync));
     /* Checkpoints in the writer's own time, in bigger steps. */
     if (!st) st = exec(c, "PRAGMA wal_autocheckpoint=1000");
@@ -228,7 +245,11 @@ int iso__schema_prepare_writer(iso_journal_db *db) {
   static const char done[] =
       "INSERT OR REPLACE INTO tx_done(id,finished_at,decision,response_code,"
       "response,response_protected,stages) VALUES(?,?,?,?,?,?,?)";
-  int rc = sqlite3_prepare_v3(db->wdb, ins, -1, SQLITE_PREPARE_PERSISTENT, &db->st_insert, NULL);
+  /* The writer never deletes; Debian's SQLite zeroes freed cell space by
+   * default (SECURE_DELETE), work a journal of protected rows has no use
+   * for on its insert path.  prune, on its own connection, keeps it. */
+  int rc = sqlite3_exec(db->wdb, "PRAGMA secure_delete=OFF", NULL, NULL, NULL);
+  if (!rc) rc = sqlite3_prepare_v3(db->wdb, ins, -1, SQLITE_PREPARE_PERSISTENT, &db->st_insert, NULL);
   if (!rc) rc = sqlite3_prepare_v3(db->wdb, dec, -1, SQLITE_PREPARE_PERSISTENT, &db->st_decide, NULL);
   if (!rc) rc = sqlite3_prepare_v3(db->wdb, done, -1, SQLITE_PREPARE_PERSISTENT, &db->st_done, NULL);
   return iso__sqlite_status(rc);

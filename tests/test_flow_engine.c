@@ -466,6 +466,68 @@ static void response_echoes_configured_fields(void **state) {
   assert_int_equal(echo_calls, 2);
 }
 
+/* A request unpacked from iso87b holds BCD values in their wire form.  The
+ * response echoes them (by slot with the flow's own spec, decoded into an
+ * iso87a response otherwise) and packs to the same values. */
+static int wire_calls;
+static void check_wire_echo(iso_tx *tx, int status, const iso_msg *r,
+                            void *data) {
+  (void)tx;
+  (void)data;
+  wire_calls++;
+  assert_int_equal(status, 0);
+  uint8_t wire[512];
+  size_t n;
+  assert_int_equal(iso_msg_pack(r, wire, sizeof wire, &n, NULL), 0);
+  iso_msg back;
+  iso_msg_init(&back, r->spec);
+  assert_int_equal(iso_msg_unpack(&back, wire, n, NULL), 0);
+  const int fields[] = {2, 3, 4, 11, 41, 49};
+  const char *want[] = {"4242424242424242", "000000", "000000001000",
+                        "000001", "TERM0001", "840"};
+  for (int i = 0; i < 6; i++) {
+    char v[32];
+    size_t len;
+    assert_int_equal(iso_msg_get(&back, fields[i], v, sizeof v, &len), 0);
+    assert_string_equal(v, want[i]);
+  }
+  iso_msg_cleanup(&back);
+}
+
+static void wire_form_request_echoes(void **state) {
+  (void)state;
+  const char *specs[] = {"iso87b", "iso87a"}; /* the flow's spec */
+  for (int k = 0; k < 2; k++) {
+    iso_msg src, req;
+    iso_msg_init(&src, iso_spec_builtin("iso87b"));
+    fx_request(&src, "0100", "000001", "000000001000");
+    uint8_t wire[512];
+    size_t n;
+    assert_int_equal(iso_msg_pack(&src, wire, sizeof wire, &n, NULL), 0);
+    iso_msg_init(&req, iso_spec_builtin("iso87b"));
+    assert_int_equal(iso_msg_unpack(&req, wire, n, NULL), 0);
+    env e;
+    iso_flow_config cfg;
+    fx_config(&cfg);
+    cfg.spec = iso_spec_builtin(specs[k]);
+    env_init(&e, &cfg);
+    fx_part a = {.name = "a", .result = ISO_PREPARED};
+    env_add(&e, &a);
+    env_start(&e);
+    wire_calls = 0;
+    assert_int_equal(iso_flow_submit(e.fl, &req, ISO_SUBMIT_BORROW,
+                                     check_wire_echo, NULL), 0);
+    for (int i = 0; i < 5000 && wire_calls < 1; i++) {
+      uv_run(&e.loop, UV_RUN_NOWAIT);
+      uv_sleep(1);
+    }
+    env_end(&e);
+    assert_int_equal(wire_calls, 1);
+    iso_msg_cleanup(&req);
+    iso_msg_cleanup(&src);
+  }
+}
+
 static void bad_arguments_and_states(void **state) {
   (void)state;
   iso_flow_config cfg;
@@ -553,6 +615,7 @@ int main(void) {
       cmocka_unit_test(no_response_wanted),
       cmocka_unit_test(context_values_and_destructors),
       cmocka_unit_test(response_echoes_configured_fields),
+      cmocka_unit_test(wire_form_request_echoes),
       cmocka_unit_test(bad_arguments_and_states),
       cmocka_unit_test(close_waits_for_transactions_in_flight),
   };

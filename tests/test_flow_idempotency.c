@@ -306,6 +306,115 @@ static void duplicate_on_another_loop_waits(void **state) {
   env_end(&e);
 }
 
+/* Submits a request whose DE 48 (a key field here) holds 200 bytes, the
+ * last one `last`. */
+static void submit_long(env *e, const char *mti, char last, fx_done *d) {
+  char de48[201];
+  memset(de48, 'A', 200);
+  de48[199] = last;
+  de48[200] = '\0';
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, mti, "000061", "000000000100");
+  assert_int_equal(iso_msg_set_str(&m, 48, de48), 0);
+  memset(d, 0, sizeof *d);
+  assert_int_equal(iso_flow_submit(e->fl, &m, 0, fx_on_done, d), 0);
+  iso_msg_cleanup(&m);
+}
+
+/* A key of more than 128 bytes still gets idempotency (it is digested);
+ * keys that differ only in their last byte stay apart. */
+static void long_key_is_digested(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.key_fields[cfg.key_count++] = 48;
+  env e;
+  env_init(&e, &cfg, ISO_PREPARED);
+  fx_done d1, d2, d3;
+  submit_long(&e, "0100", 'x', &d1);
+  wait_done(&e, &d1);
+  assert_int_equal(d1.status, 0);
+  submit_long(&e, "0101", 'x', &d2);
+  assert_int_equal(d2.calls, 1); /* answered from the store during submit */
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.mti, "0110");
+  assert_string_equal(d2.rc, "00");
+  submit_long(&e, "0100", 'y', &d3);
+  wait_done(&e, &d3);
+  assert_int_equal(d3.status, 0);
+  assert_int_equal(e.part.prepares, 2);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.dup_completed, 1);
+  env_end(&e);
+}
+
+/* Commits with DE 39 and an authorization code, and drops DE 2 from the
+ * response. */
+static void approve_with_code(iso_tx *tx, void *data) {
+  approve(tx, data);
+  iso_msg_set_copy(iso_tx_response(tx), 38, "AB12CD", 6);
+  iso_msg_unset(iso_tx_response(tx), 2);
+}
+
+static char seen[4][32]; /* DE 2, 37, 38, 11 of the last response */
+static void on_done_fields(iso_tx *tx, int status, const iso_msg *r,
+                           void *data) {
+  fx_on_done(tx, status, r, data);
+  const int fields[4] = {2, 37, 38, 11};
+  for (int i = 0; i < 4; i++) {
+    size_t len;
+    if (!r || iso_msg_get(r, fields[i], seen[i], sizeof seen[i], &len) != 0)
+      strcpy(seen[i], "-");
+  }
+}
+
+/* The store keeps what a duplicate's own request cannot give back: fields
+ * the participants set, and echo fields outside the key and fingerprint
+ * (DE 37 here, which the retransmission lacks); DE 2 and DE 11 are echoed
+ * from the duplicate's request, as before. */
+static void replay_keeps_what_the_request_cannot_give(void **state) {
+  (void)state;
+  env e; /* env_init's, with approve_with_code as the commit */
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  assert_int_equal(uv_loop_init(&e.loop), 0);
+  assert_int_equal(iso_flow_new(&cfg, &e.flow), 0);
+  e.part = (fx_part){.name = "auth", .result = ISO_PREPARED};
+  iso_participant ip = fx_participant(&e.part);
+  ip.commit = approve_with_code;
+  assert_int_equal(iso_flow_add(e.flow, &ip), 0);
+  assert_int_equal(iso_flow_start(e.flow), 0);
+  assert_int_equal(iso_flow_loop_new(e.flow, &e.loop, &e.fl), 0);
+  fx_log_reset();
+  fx_done d1, d2;
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, "0200", "000071", "000000000100");
+  assert_int_equal(iso_msg_set_str(&m, 37, "RRN000000071"), 0);
+  memset(&d1, 0, sizeof d1);
+  assert_int_equal(iso_flow_submit(e.fl, &m, 0, on_done_fields, &d1), 0);
+  wait_done(&e, &d1);
+  assert_string_equal(seen[0], "-");
+  assert_string_equal(seen[1], "RRN000000071");
+  assert_string_equal(seen[2], "AB12CD");
+  iso_msg_unset(&m, 37);
+  assert_int_equal(iso_msg_set_mti(&m, "0201"), 0);
+  memset(&d2, 0, sizeof d2);
+  assert_int_equal(iso_flow_submit(e.fl, &m, 0, on_done_fields, &d2), 0);
+  assert_int_equal(d2.status, ISO_E_DUPLICATE);
+  assert_string_equal(d2.mti, "0210");
+  assert_string_equal(d2.rc, "00");
+  assert_string_equal(seen[0], "4242424242424242"); /* the duplicate's */
+  assert_string_equal(seen[1], "RRN000000071");     /* the original's */
+  assert_string_equal(seen[2], "AB12CD");
+  assert_string_equal(seen[3], "000071");
+  assert_int_equal(e.part.prepares, 1);
+  iso_msg_cleanup(&m);
+  env_end(&e);
+}
+
 static void idempotency_can_be_off(void **state) {
   (void)state;
   iso_flow_config cfg;
@@ -359,6 +468,8 @@ int main(void) {
       cmocka_unit_test(store_evicts_by_age),
       cmocka_unit_test(full_buckets_chain_and_evict),
       cmocka_unit_test(duplicate_on_another_loop_waits),
+      cmocka_unit_test(long_key_is_digested),
+      cmocka_unit_test(replay_keeps_what_the_request_cannot_give),
       cmocka_unit_test(idempotency_can_be_off),
       cmocka_unit_test(siphash_reference_vector),
   };

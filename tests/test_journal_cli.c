@@ -137,13 +137,14 @@ static void test_usage(void **s) {
 /* ---- a live host for replay: approves everything but STAN 000004 ------- */
 
 static const iso_spec *host_spec;
-static int host_saw_clear_pan;
+static int host_saw_clear_pan, host_requests;
 
 static void host_inbound(iso_conn *conn, iso_inbound_kind kind, const iso_frame *f) {
   if (kind != ISO_INBOUND_REQUEST) return;
   iso_msg req, resp;
   iso_msg_init(&req, host_spec);
   iso_msg_init(&resp, host_spec);
+  host_requests++;
   if (iso_msg_unpack(&req, f->payload, f->len, NULL) == 0) {
     char mti[4], stan[8] = "", pan[24] = "";
     size_t n;
@@ -190,13 +191,29 @@ static void test_replay_to_host(void **s) {
   assert_non_null(strstr(out, "transaction 4: journaled rc '00', got '51'"));
   assert_non_null(strstr(out, "transaction 3: journaled rc '05', got '00'"));
   assert_int_equal(host_saw_clear_pan, 6); /* restored with the key */
-  /* without the key: masked, said so; a selection */
-  assert_int_equal(run("journal replay %s --to 127.0.0.1:%d --stan 000001", path, port), 0);
-  assert_non_null(strstr(out, "no --key-file"));
-  assert_non_null(strstr(out, "replayed 1: 1 matched"));
+  assert_int_equal(host_requests, 6);
+  /* without the key: sealed card data is never sent made up; nothing goes
+   * out, and the message says the key file is needed */
+  assert_int_equal(run("journal replay %s --to 127.0.0.1:%d --stan 000001", path, port), 2);
+  assert_non_null(strstr(out, "1 of the 1 selected requests hold card data sealed"));
+  assert_non_null(strstr(out, "give --key-file"));
+  assert_int_equal(host_requests, 6);
   assert_int_equal(host_saw_clear_pan, 6);
+  /* a journal written without a key holds the PAN masked for good: those
+   * requests are listed as not sent, never sent with made-up digits */
+  assert_int_equal(jt_open("masked.db", NULL, false, &db), 0);
+  for (uint64_t id = 1; id <= 2; id++)
+    assert_int_equal(jt_log_tx(db, id, (unsigned)id, ISO_DECISION_COMMIT, true), 0);
+  iso_journal_close(db);
+  char masked[300];
+  jt_path(masked, sizeof masked, "masked.db");
+  assert_int_equal(run("journal replay %s --to 127.0.0.1:%d", masked, port), 1);
+  assert_non_null(strstr(out, "transaction 1: journaled rc '00', not sent: its PAN was journaled masked"));
+  assert_non_null(strstr(out, "replayed 2: 0 matched the journaled response code, 2 differed"));
+  assert_int_equal(host_requests, 6);
   assert_int_equal(run("journal replay %s", path), 2);
-  assert_int_equal(run("journal replay %s --to 127.0.0.1:1 --timeout 500", path), 1);
+  assert_int_equal(run("journal replay %s --to 127.0.0.1:1 --timeout 500 --key-file %s",
+                       path, jt_key_file(false)), 1);
   iso_server_close(srv, NULL);
 }
 

@@ -1,6 +1,7 @@
 /*
  * tests/test_journal_core.c -- the journal through its event API: rows as
- * written, ids monotonic across reopen, card data never in clear in the
+ * written (a decision with or without its begin in the same group), ids
+ * monotonic across reopen, card data never in clear in the
  * database bytes (with and without a key), key-file errors, idempotency
  * lookup, queue-full refusal, profiles from known timings, verify catching a
  * damaged journal, prune keeping incomplete transactions.
@@ -87,6 +88,88 @@ static void rows_and_reopen(bool with_key) {
 
 static void test_rows_no_key(void **s) { (void)s; rows_and_reopen(false); }
 static void test_rows_with_key(void **s) { (void)s; rows_and_reopen(true); }
+
+/* ---- a decision with its begin in the same group or not --------------- */
+
+typedef struct seen {
+  bool found, decided;
+  iso_decision decision;
+  char stan[8], pan[20];
+  size_t participants;
+  bool has_request;
+} seen;
+
+static int see(const iso_journal_row *row, void *data) {
+  seen *out = data;
+  out->found = true;
+  out->decided = row->decided;
+  out->decision = row->decision;
+  snprintf(out->stan, sizeof out->stan, "%s", row->stan);
+  snprintf(out->pan, sizeof out->pan, "%s", row->pan_masked);
+  out->participants = row->participant_count;
+  out->has_request = row->request != NULL;
+  return 0;
+}
+
+static int decide(iso_journal_db *db, uint64_t id, iso_decision d) {
+  const char *parts[] = {"auth", "ledger"};
+  iso_journal_decision ev = {.tx_id = id, .decision = d, .participants = parts,
+                             .participant_count = 2};
+  return iso_journal_log_decision(db, &ev, NULL, NULL);
+}
+
+static seen row_of(iso_journal_db *db, uint64_t id) {
+  seen out = {0};
+  iso_journal_selection sel = {.id = id};
+  assert_int_equal(iso_journal_query(db, &sel, see, &out), 0);
+  assert_true(out.found);
+  return out;
+}
+
+/* The writer turns a begin and the decision queued right after it into one
+ * row write, and any other decision into an upsert: every order gives the
+ * same rows. */
+static void test_decision_with_or_without_its_begin(void **s) {
+  (void)s;
+  iso_journal_db *db;
+  assert_int_equal(jt_open("p.db", NULL, false, &db), 0);
+  /* 1: the begin written in an earlier group */
+  assert_int_equal(jt_log_tx(db, 1, 1, ISO_DECISION_NONE, false), 0);
+  iso_journal_sync_wait(db);
+  assert_false(row_of(db, 1).decided);
+  assert_int_equal(decide(db, 1, ISO_DECISION_COMMIT), 0);
+  /* 2 and 3: interleaved, 3's decision right after its begin */
+  assert_int_equal(jt_log_tx(db, 2, 2, ISO_DECISION_NONE, false), 0);
+  assert_int_equal(jt_log_tx(db, 3, 3, ISO_DECISION_NONE, false), 0);
+  assert_int_equal(decide(db, 3, ISO_DECISION_ABORT), 0);
+  assert_int_equal(decide(db, 2, ISO_DECISION_COMMIT), 0);
+  /* 4: a decision whose begin never came */
+  assert_int_equal(decide(db, 4, ISO_DECISION_ABORT), 0);
+  iso_journal_sync_wait(db);
+  const iso_decision want[] = {0, ISO_DECISION_COMMIT, ISO_DECISION_COMMIT,
+                               ISO_DECISION_ABORT, ISO_DECISION_ABORT};
+  for (uint64_t id = 1; id <= 4; id++) {
+    seen r = row_of(db, id);
+    assert_true(r.decided);
+    assert_int_equal(r.decision, want[id]);
+    assert_int_equal(r.participants, 2);
+    if (id == 4) {
+      assert_string_equal(r.stan, "");
+      assert_false(r.has_request);
+      continue;
+    }
+    char stan[8];
+    snprintf(stan, sizeof stan, "%06u", (unsigned)id);
+    assert_string_equal(r.stan, stan);
+    assert_string_equal(r.pan, "411111******1111");
+    assert_true(r.has_request);
+  }
+  iso_journal_stats st;
+  iso_journal_stats_get(db, &st);
+  assert_int_equal(st.failures, 0);
+  iso_journal_close(db);
+  jt_cleanup();
+}
 
 /* Reads every file of the journal byte for byte for the card data. */
 static void assert_no_card_data(const char *name) {
@@ -391,6 +474,7 @@ int main(void) {
       cmocka_unit_test(test_pan_hash_is_hmac),
       cmocka_unit_test(test_rows_no_key),
       cmocka_unit_test(test_rows_with_key),
+      cmocka_unit_test(test_decision_with_or_without_its_begin),
       cmocka_unit_test(test_no_card_data_no_key),
       cmocka_unit_test(test_no_card_data_with_key),
       cmocka_unit_test(test_key_file_errors),

@@ -291,7 +291,8 @@ typedef enum iso_lookup_policy {
 
 #define ISO_FLOW_MAX_KEY_FIELDS 8
 #define ISO_FLOW_MAX_ECHO_FIELDS 32
-#define ISO_FLOW_MAX_KEY_LEN 128 /* bytes of an idempotency key */
+#define ISO_FLOW_MAX_KEY_LEN 128 /* kept for source compatibility: keys of
+                                    any length now get idempotency */
 
 /** Called (on the loop thread) when a journal write fails; may be NULL. */
 typedef void (*iso_flow_journal_failed_cb)(iso_flow *flow, uint64_t tx_id,
@@ -323,9 +324,11 @@ typedef struct iso_flow_config {
   bool commit_before_durable;  /* default false: the second phase waits for
                                   the decision to be durable */
   /* idempotency */
-  bool idempotency;         /* default true.  A transaction whose key
-                               fields add up to more than
-                               ISO_FLOW_MAX_KEY_LEN bytes runs without it */
+  bool idempotency;         /* default true.  A key longer than 40 bytes
+                               is kept and journaled as its first 32 bytes
+                               and a SipHash-2-4 digest of the whole (under
+                               fingerprint_key); a key field's value may be
+                               up to 254 bytes */
   int key_fields[ISO_FLOW_MAX_KEY_FIELDS]; /* default 32, 11, 7, 41 (the MTI,
                                repeat digit ignored, always comes first) */
   size_t key_count;
@@ -407,7 +410,9 @@ typedef void (*iso_flow_loop_close_cb)(iso_flow_loop *fl, void *data);
  * a record whose ticket the journal holds waits for it), then closes the
  * loop's handles; cb (may be NULL) runs on the loop once they are closed,
  * and fl is freed when cb returns.  The loop must keep running meanwhile.
- * Its statistics and profiles stay in the flow.  ISO_E_STATE when already
+ * Its statistics and profiles stay in the flow; the next loop that opens
+ * counts on in the same memory, so a flow whose loops come and go holds as
+ * many sets as it has loops open at once.  ISO_E_STATE when already
  * closing.
  */
 int iso_flow_loop_close(iso_flow_loop *fl, iso_flow_loop_close_cb cb,

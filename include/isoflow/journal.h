@@ -243,6 +243,10 @@ typedef struct iso_journal_row {
   size_t stage_count;
   const iso_msg *request;  /* NULL when not stored */
   const iso_msg *response; /* NULL when none */
+  /* The request's protected fields are sealed (AES-256-GCM): only the
+   * journal's key file restores them.  False when the journal had no key
+   * when writing (then they were masked or left out for good). */
+  bool request_sealed;
 } iso_journal_row;
 
 /** Return non-zero from the callback to stop (that value is returned). */
