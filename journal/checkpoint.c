@@ -7,24 +7,25 @@
  * passes 1000 pages: the profile showed it at about 10% of the writer's
  * time, plus a sync of the database file that every decision of the next
  * group waits behind.  Here the writer only watches the WAL (a WAL hook, run
- * after each COMMIT) and wakes this thread once CHECKPOINT_PAGES pages have
- * been added since its last copy; the thread runs a PASSIVE checkpoint,
- * which copies what is committed without blocking the writer.
+ * after each COMMIT) and wakes this thread once CHECKPOINT_BYTES have been
+ * added since its last copy; the thread runs a PASSIVE checkpoint, which
+ * copies what is committed without blocking the writer.
  *
  * A WAL only starts over (is written again from its first frame) when the
  * writer begins a transaction while every frame has been copied -- and a
  * busy writer has always added frames by the time a background copy ends.
- * So once the WAL holds RESTART_PAGES, the thread is asked for another copy
- * (two more at most, while over TAIL_PAGES are left behind), and then the
+ * So once the WAL holds RESTART_BYTES, the thread is asked for another copy
+ * (two more at most, while over TAIL_BYTES are left behind), and then the
  * writer copies what was added meanwhile itself, right after its COMMIT; its
  * next transaction starts the WAL over.  That matters on disks where writing
  * blocks a file already has is much cheaper than growing it (this project's
  * VM: 1 GB/s against 250 MB/s, and a 64 KiB synced write 1.2 ms against
  * 3.4 ms).  Before, the WAL grew by every COMMIT for as long as traffic
- * lasted (55 MB in 5 s at 30,000 tx/s), and the thread, woken by every
- * COMMIT once past 1000 pages, ran some 600 checkpoints a second, each with
- * its syncs: 3.7 us of CPU per transaction, and every COMMIT that overlapped
- * one took twice as long.
+ * lasted (55 MB in 5 s at 30,000 tx/s with 4 KiB pages), and the thread,
+ * woken by every COMMIT once past 1000 pages, ran some 600 checkpoints a
+ * second, each with its syncs: 3.7 us of CPU per transaction, and every
+ * COMMIT that overlapped one took twice as long.  The thresholds are bytes:
+ * a new journal has 16 KiB pages, an old one may have 4 KiB.
  *
  * iso__checkpoint_decide is the policy, apart from the threads, for tests.
  */
@@ -32,12 +33,12 @@
 
 #include "journal/journal_internal.h"
 
-/* The policy's defaults, in pages of the WAL (4 KiB each); tests set
- * smaller ones. */
-#define CHECKPOINT_PAGES 1000 /* added since the last copy: wake the thread */
-#define RESTART_PAGES 8000    /* WAL size (32 MB) at which it should start over */
-#define TAIL_PAGES 256        /* the writer copies the rest itself when no more */
-#define TAIL_ROUNDS 2         /* ... or after this many more rounds of the thread */
+/* The policy's defaults in bytes of WAL, turned into pages of the journal's
+ * page size at start; tests set their own. */
+#define CHECKPOINT_BYTES (4u << 20) /* added since the last copy: wake the thread */
+#define RESTART_BYTES (32u << 20)   /* WAL size at which it should start over */
+#define TAIL_BYTES (1u << 20)       /* the writer copies the rest itself when no more */
+#define TAIL_ROUNDS 2               /* ... or after this many more rounds of the thread */
 
 static void wake(iso_journal_db *j) {
   pthread_mutex_lock(&j->ck_mu);
@@ -159,13 +160,25 @@ static void *checkpointer(void *arg) {
   return NULL;
 }
 
+/* The database's page size (4096 when it cannot be read). */
+static uint32_t page_size(sqlite3 *db) {
+  sqlite3_stmt *st;
+  uint32_t page = 4096;
+  if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) != SQLITE_OK) return page;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) >= 512)
+    page = (uint32_t)sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return page;
+}
+
 int iso__checkpointer_start(iso_journal_db *j) {
   char why[256] = "";
   int rc = iso__schema_open(j, &j->cdb, false, why, sizeof why);
   if (rc) return rc;
   pthread_mutex_init(&j->ck_mu, NULL);
   pthread_cond_init(&j->ck_cv, NULL);
-  iso__checkpoint_set_pages(j, CHECKPOINT_PAGES, RESTART_PAGES, TAIL_PAGES);
+  uint32_t page = page_size(j->wdb);
+  iso__checkpoint_set_pages(j, CHECKPOINT_BYTES / page, RESTART_BYTES / page, TAIL_BYTES / page);
   if (pthread_create(&j->ck_thread, NULL, checkpointer, j)) {
     pthread_mutex_destroy(&j->ck_mu);
     pthread_cond_destroy(&j->ck_cv);
