@@ -191,6 +191,27 @@ typedef struct iso__notice {
   void *arg;
 } iso__notice;
 
+/* ---- the checkpoint policy (checkpoint.c) -------------------------------- */
+
+/* Thresholds in WAL pages, and where a restart of the WAL stands. */
+typedef struct iso__ck_policy {
+  uint64_t pages;         /* added since the last copy: wake the thread */
+  uint64_t restart_pages; /* WAL size at which it should start over */
+  uint64_t tail_pages;    /* what the writer copies itself at most, unless
+                             the thread has not got there in two rounds */
+  uint64_t restart_from;  /* the thread's round count when the WAL reached
+                             restart_pages; UINT64_MAX below it */
+} iso__ck_policy;
+
+typedef enum { ISO__CK_NONE, ISO__CK_WAKE, ISO__CK_TAIL } iso__ck_action;
+
+/* After a COMMIT that left the WAL at wal_pages, `copied` of them known in
+ * the database, the thread copying or not and having finished `rounds`
+ * copies: nothing, wake the thread, or copy the rest on the writer's
+ * connection (after which the WAL starts over). */
+iso__ck_action iso__checkpoint_decide(iso__ck_policy *p, uint64_t wal_pages,
+                                      uint64_t copied, bool copying, uint64_t rounds);
+
 /* ---- the handle --------------------------------------------------------- */
 
 struct iso_journal_db {
@@ -222,8 +243,10 @@ struct iso_journal_db {
   pthread_t ck_thread;
   pthread_mutex_t ck_mu;
   pthread_cond_t ck_cv;
-  bool ck_wanted, ck_stop, ck_started;
-  _Atomic uint64_t n_ck_failures;
+  bool ck_wanted, ck_busy, ck_stop, ck_started; /* ck_mu */
+  _Atomic uint64_t ck_copied; /* WAL frames known copied into the database */
+  iso__ck_policy ck_policy; /* the writer's (in its WAL hook) */
+  _Atomic uint64_t n_ck_failures, n_checkpoints, n_ck_tails;
 
   _Atomic uint64_t n_events, n_groups, n_failures, n_failed_groups, n_full,
       n_max_group, n_cpu_ns;
@@ -237,6 +260,12 @@ int iso__writer_start(iso_journal_db *db);
 void iso__writer_stop(iso_journal_db *db);
 int iso__checkpointer_start(iso_journal_db *db);
 void iso__checkpointer_stop(iso_journal_db *db);
+/* The checkpoint policy's thresholds in WAL pages (checkpoint.c explains
+ * them); tests set small ones before writing.  And how many copies the
+ * thread and the writer (tails) have run. */
+void iso__checkpoint_set_pages(iso_journal_db *db, uint32_t pages, uint32_t restart_pages,
+                               uint32_t tail_pages);
+void iso__checkpoint_stats(iso_journal_db *db, uint64_t *background, uint64_t *tails);
 /* Queues a copy of the event `ev` (built on the caller's stack) with the
  * buffers bufs[i] appended; blobs[i] points into ev and receives where
  * bufs[i] lands (NULL bufs[i]: no blob).  A decision that follows its own

@@ -1,7 +1,7 @@
 /*
  * tests/test_examples_common.c -- the code the example programs share:
  * Luhn and the card book (built-in, files, lookup, expiry), option parsers,
- * latency percentiles and the text buffer.
+ * latency percentiles, the text buffer and decimal digits.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 
 #include "examples/common/args.h"
 #include "examples/common/cards.h"
+#include "examples/common/digits.h"
 #include "examples/common/latency.h"
 #include "examples/common/text.h"
 #include "isoflow/error.h"
@@ -210,12 +211,41 @@ static void test_text(void **state) {
   assert_int_equal(t.len, 0);
 }
 
+static void test_digits(void **state) {
+  (void)state;
+  char out[21];
+  iso__digits_fixed(out, 42, 6);
+  assert_string_equal(out, "000042");
+  iso__digits_fixed(out, 1234567, 6); /* modulo 10^6 */
+  assert_string_equal(out, "234567");
+  iso__digits_fixed(out, 999999999999ull, 12);
+  assert_string_equal(out, "999999999999");
+  assert_int_equal(iso__digits_u64(out, 0), 1);
+  assert_string_equal(out, "0");
+  assert_int_equal(iso__digits_u64(out, UINT64_MAX), 20);
+  assert_string_equal(out, "18446744073709551615");
+  uint64_t v = 7;
+  assert_true(iso__digits_parse("0042", 4, 100, &v));
+  assert_int_equal(v, 42);
+  assert_true(iso__digits_parse("18446744073709551615", 20, UINT64_MAX, &v));
+  assert_true(v == UINT64_MAX);
+  v = 7;
+  assert_false(iso__digits_parse("18446744073709551616", 20, UINT64_MAX, &v));
+  assert_false(iso__digits_parse("101", 3, 100, &v)); /* over max */
+  assert_false(iso__digits_parse("", 0, 100, &v));
+  assert_false(iso__digits_parse("4 2", 3, 100, &v));
+  assert_false(iso__digits_parse("+4", 2, 100, &v));
+  assert_false(iso__digits_parse("-4", 2, 100, &v));
+  assert_int_equal(v, 7); /* untouched by every refusal */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_luhn),     cmocka_unit_test(test_builtin_book),
       cmocka_unit_test(test_card_file), cmocka_unit_test(test_expiry),
       cmocka_unit_test(test_hostport), cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_latency),  cmocka_unit_test(test_text),
+      cmocka_unit_test(test_digits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

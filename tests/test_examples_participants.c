@@ -283,6 +283,32 @@ static void test_recovery(void **state) {
   iso_msg_cleanup(&m);
 }
 
+/* The hold value ("card:amount") as journaled: written, read back, and
+ * anything else refused -- recovery and the restart replay read these. */
+static void test_hold_values(void **state) {
+  (void)state;
+  char v[48];
+  uint32_t card = 0;
+  int64_t amount = 0;
+  assert_int_equal(iso__value_format(v, sizeof v, 11, 4000), 7);
+  assert_string_equal(v, "11:4000");
+  assert_int_equal(iso__value_parse(v, 7, &card, &amount), 0);
+  assert_int_equal(card, 11);
+  assert_int_equal(amount, 4000);
+  assert_int_equal(iso__value_format(v, sizeof v, UINT32_MAX, INT64_MAX), 30);
+  assert_int_equal(iso__value_parse(v, 30, &card, &amount), 0);
+  assert_true(card == UINT32_MAX && amount == INT64_MAX);
+  assert_int_equal(iso__value_format(v, sizeof v, 0, 0), 3);
+  assert_string_equal(v, "0:0");
+  assert_int_equal(iso__value_format(v, 7, 11, 4000), ISO_E_NOSPC); /* no room for the NUL */
+  assert_int_equal(iso__value_format(v, sizeof v, 1, -1), ISO_E_INVAL);
+  static const char *const bad[] = {"", ":", "11:", ":4000", "11-4000", "11:40x0",
+                                    "11:4000:", " 11:4000", "11:-4000", "4294967296:1",
+                                    "1:9223372036854775808"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(iso__value_parse(bad[i], strlen(bad[i]), &card, &amount), ISO_E_INVAL);
+}
+
 static void test_request_kinds(void **state) {
   (void)state;
   assert_int_equal(iso__request_kind_of("0100"), ISO__KIND_AUTHORIZATION);
@@ -296,6 +322,7 @@ static void test_request_kinds(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_hold_values),
       cmocka_unit_test_setup_teardown(test_approval, setup, teardown),
       cmocka_unit_test_setup_teardown(test_declines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_runs_once, setup, teardown),

@@ -107,10 +107,13 @@ static void log_answer(const auth_rec *a, const char *rc) {
           (unsigned long long)((uv_hrtime() - a->sent_at) / 1000));
 }
 
-/* Remembers what identifies the request just built in r->msg. */
+/* Remembers what identifies the request just built in r->msg, for --log. */
 static void note_sent(auth_rec *a, const iso_msg *m) {
   size_t len;
-  snprintf(a->sent_mti, sizeof a->sent_mti, "%s", iso_msg_mti(m));
+  const char *mti = iso_msg_mti(m);
+  size_t n = strnlen(mti, sizeof a->sent_mti - 1);
+  memcpy(a->sent_mti, mti, n);
+  a->sent_mti[n] = '\0';
   if (iso_msg_get(m, 11, a->sent_stan, sizeof a->sent_stan, &len) < 0) a->sent_stan[0] = '\0';
   if (iso_msg_get(m, 37, a->rrn, sizeof a->rrn, &len) < 0) a->rrn[0] = '\0';
 }
@@ -179,7 +182,7 @@ static void send_step(auth_rec *a) {
     rc = build_original(a, mti);
   }
   a->sent_at = uv_hrtime();
-  if (rc == 0) note_sent(a, &r->msg);
+  if (rc == 0 && r->o->log) note_sent(a, &r->msg);
   if (rc == 0) rc = acq_links_request(r->links, &r->msg, 0, on_answer, a);
   if (rc < 0) {
     if (rc == ISO_E_BUSY || rc == ISO_E_NO_CONNECTION) st->refused++;

@@ -9,13 +9,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "examples/common/digits.h"
 #include "isoflow/error.h"
 
 void iso__now_de7(char out[11]) {
+  /* Once per second, not per request: the acquirer asks for every one. */
+  static _Thread_local time_t last = -1;
+  static _Thread_local char de7[11];
   time_t now = time(NULL);
-  struct tm tm;
-  gmtime_r(&now, &tm);
-  strftime(out, 11, "%m%d%H%M%S", &tm);
+  if (now != last) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(de7, sizeof de7, "%m%d%H%M%S", &tm);
+    last = now;
+  }
+  memcpy(out, de7, sizeof de7);
 }
 
 /* Sets each (field, value) pair in turn; stops at the first error. */
@@ -29,16 +37,23 @@ static int set_all(iso_msg *m, const int *fields, const char *const *values, siz
 }
 
 int iso__build_authorization(iso_msg *m, const iso__auth_params *p) {
-  char when[11], amount[16], stan[8], rrn[16];
+  char when[11], amount[13], stan[7], rrn[13];
   iso_msg_reset(m);
-  if (p->when)
-    snprintf(when, sizeof when, "%s", p->when);
-  else
+  if (p->when) {
+    size_t n = strnlen(p->when, sizeof when - 1);
+    memcpy(when, p->when, n);
+    when[n] = '\0';
+  } else {
     iso__now_de7(when);
+  }
   if (p->amount < 0 || p->amount > 999999999999LL) return ISO_E_INVAL;
-  snprintf(amount, sizeof amount, "%012lld", (long long)p->amount);
-  snprintf(stan, sizeof stan, "%06u", p->stan % 1000000u);
-  snprintf(rrn, sizeof rrn, "%.6s%s", when + 4, stan);
+  iso__digits_fixed(amount, (uint64_t)p->amount, 12);
+  iso__digits_fixed(stan, p->stan, 6);
+  /* DE 37: DE 7's hhmmss, then the STAN. */
+  size_t wl = strlen(when);
+  size_t hl = wl > 4 ? strnlen(when + 4, 6) : 0;
+  memcpy(rrn, when + 4, hl);
+  memcpy(rrn + hl, stan, 7);
   int rc = iso_msg_set_mti(m, p->mti ? p->mti : "0100");
   if (rc < 0) return rc;
   static const int fields[] = {2, 3, 4, 7, 11, 12, 13, 14, 32, 37, 41, 42, 49};

@@ -25,7 +25,7 @@ typedef struct iso__auth_params {
 
 /** iso__build_authorization -- m (initialised, emptied here) becomes an
  *  authorization request: DE 2, 3, 4, 7, 11, 12, 13, 14, 32, 37, 41, 42, 49.
- *  DE 37 (RRN) is DE 7's MMDDhh + DE 11.  0 or the codec's error. */
+ *  DE 37 (RRN) is DE 7's hhmmss + DE 11.  0 or the codec's error. */
 int iso__build_authorization(iso_msg *m, const iso__auth_params *p);
 
 /** iso__build_reversal -- m becomes a reversal (mti: "0400", "0420" ...) of

@@ -6,11 +6,11 @@
  */
 #include "examples/issuer/participants/issuer.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "examples/common/digits.h"
 #include "isoflow/error.h"
 
 iso__request_kind iso__request_kind_of(const char *mti) {
@@ -56,7 +56,14 @@ int64_t iso__issuer_available(const iso__issuer *is, uint32_t card) {
 }
 
 bool iso__field_str(const iso_msg *m, int field, char *buf, size_t cap) {
+  const uint8_t *v;
   size_t len = 0;
+  if (iso_msg_peek(m, field, &v, &len) == 0) { /* stored as characters */
+    if (len >= cap) return false;
+    memcpy(buf, v, len);
+    buf[len] = '\0';
+    return true;
+  }
   if (!iso_msg_has(m, field)) return false;
   if (iso_msg_get(m, field, buf, cap, &len) < 0 || len >= cap) return false;
   buf[len] = '\0';
@@ -75,21 +82,25 @@ int64_t iso__amount_of(const iso_msg *m) {
 }
 
 int iso__value_format(char *buf, size_t cap, uint32_t card, int64_t amount) {
-  int n = snprintf(buf, cap, "%u:%lld", card, (long long)amount);
-  return n > 0 && (size_t)n < cap ? n : ISO_E_NOSPC;
+  if (amount < 0) return ISO_E_INVAL;
+  char c[21], a[21];
+  size_t nc = iso__digits_u64(c, card), na = iso__digits_u64(a, (uint64_t)amount);
+  if (nc + 1 + na >= cap) return ISO_E_NOSPC;
+  memcpy(buf, c, nc);
+  buf[nc] = ':';
+  memcpy(buf + nc + 1, a, na + 1);
+  return (int)(nc + 1 + na);
 }
 
 int iso__value_parse(const void *bytes, size_t len, uint32_t *card, int64_t *amount) {
-  char s[48];
-  if (len == 0 || len >= sizeof s) return ISO_E_INVAL;
-  memcpy(s, bytes, len);
-  s[len] = '\0';
-  unsigned c;
-  long long a;
-  char extra;
-  if (sscanf(s, "%u:%lld%c", &c, &a, &extra) != 2 || a < 0) return ISO_E_INVAL;
-  *card = c;
-  *amount = a;
+  const char *s = bytes;
+  const char *colon = memchr(s, ':', len);
+  uint64_t c, a;
+  if (!colon || !iso__digits_parse(s, (size_t)(colon - s), UINT32_MAX, &c) ||
+      !iso__digits_parse(colon + 1, len - (size_t)(colon - s) - 1, INT64_MAX, &a))
+    return ISO_E_INVAL;
+  *card = (uint32_t)c;
+  *amount = (int64_t)a;
   return 0;
 }
 
