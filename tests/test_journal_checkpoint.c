@@ -108,11 +108,13 @@ static void wal_starts_over_under_load(void **state) {
   if (s > largest) largest = s;
   iso_journal_close(db);
   /* The thread copied, the writer finished copies itself, and the WAL
-   * stayed far smaller than the database. */
+   * stayed smaller than the database: about a tenth of it on a quiet
+   * machine, up to two thirds seen with other tests on both cores, and
+   * about 20 times the database if the WAL never started over. */
   assert_true(background > 0);
   assert_true(tails > 0);
   assert_true(largest > 0);
-  assert_true(largest < file_size(path) / 2);
+  assert_true(largest < file_size(path));
   /* Nothing lost on the way. */
   assert_int_equal(count(path, "SELECT count(*) FROM tx WHERE decision IS NOT NULL"), (long long)n);
   assert_int_equal(count(path, "SELECT count(*) FROM tx_done"), (long long)n);
