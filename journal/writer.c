@@ -8,9 +8,8 @@
  * (paired as it is queued) becomes one INSERT with it; any other decision
  * an upsert; completions go to tx_done.  Only after COMMIT returned
  * (synced, at the configured level) are the group's decisions reported
- * durable.  A failed group is
- * rolled back and every decision in it gets the error: nothing is reported
- * durable that is not.
+ * durable.  A failed group is rolled back and every decision in it gets the
+ * error: nothing is reported durable that is not.
  */
 #include <stdlib.h>
 #include <string.h>
