@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -466,6 +467,84 @@ static void response_echoes_configured_fields(void **state) {
   assert_int_equal(echo_calls, 2);
 }
 
+/* The flow accepts more echo fields (ISO_FLOW_MAX_ECHO_FIELDS) than a
+ * message has inline slots (ISO_MSG_INLINE_SLOTS): a response echoing that
+ * many grows its slot table and still holds every echoed value, beside the
+ * response code the flow copies in after them (the abort code: the
+ * participant aborts), and nothing that was not asked for. */
+#define MANY_ECHO 30
+static int many_echo[MANY_ECHO];
+static int many_calls;
+
+/* A value for fixed numeric field n of iso87a: max_len digits from n. */
+static void many_value(int n, size_t len, char *out) {
+  for (size_t i = 0; i < len; i++) out[i] = (char)('0' + (n + i) % 10);
+  out[len] = '\0';
+}
+
+static void check_many_echo(iso_tx *tx, int status, const iso_msg *r,
+                            void *data) {
+  (void)tx;
+  (void)data;
+  many_calls++;
+  assert_int_equal(status, ISO_E_ABORTED);
+  assert_string_equal(iso_msg_mti(r), "0110");
+  for (int i = 0; i < MANY_ECHO; i++) {
+    int n = many_echo[i];
+    const iso_field_def *def = iso_spec_field(r->spec, n);
+    char want[64], got[64];
+    size_t len;
+    if (n == 2) snprintf(want, sizeof want, "4242424242424242");
+    else many_value(n, def->max_len, want);
+    assert_int_equal(iso_msg_get(r, n, got, sizeof got, &len), 0);
+    assert_string_equal(got, want);
+  }
+  char rc[3];
+  size_t len;
+  assert_int_equal(iso_msg_get(r, 39, rc, sizeof rc, &len), 0);
+  assert_string_equal(rc, "96");
+  assert_false(iso_msg_has(r, 32)); /* in the request, not echoed */
+}
+
+static void more_echo_fields_than_inline_slots(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  /* DE 2 (the fixture's PAN) and fixed numeric fields up to MANY_ECHO */
+  size_t count = 0;
+  many_echo[count++] = 2;
+  for (int n = 3; n <= 128 && count < MANY_ECHO; n++) {
+    const iso_field_def *def = iso_spec_field(cfg.spec, n);
+    if (n != 32 && n != 39 && def && def->name &&
+        def->content == ISO_CONTENT_N && def->length_type == ISO_LEN_FIXED &&
+        def->max_len < 64)
+      many_echo[count++] = n;
+  }
+  assert_int_equal(count, MANY_ECHO);
+  assert_true(MANY_ECHO > ISO_MSG_INLINE_SLOTS);
+  memcpy(cfg.echo_fields, many_echo, sizeof many_echo);
+  cfg.echo_count = MANY_ECHO;
+  env e;
+  env_init(&e, &cfg);
+  for (int i = 1; i < MANY_ECHO; i++) {
+    char v[64];
+    int n = many_echo[i];
+    many_value(n, iso_spec_field(cfg.spec, n)->max_len, v);
+    assert_int_equal(iso_msg_set_str(&e.req, n, v), 0);
+  }
+  fx_part a = {.name = "a", .result = ISO_ABORTED};
+  env_start_with(&e, &a, NULL);
+  many_calls = 0;
+  assert_int_equal(iso_flow_submit(e.fl, &e.req, 0, check_many_echo, NULL),
+                   0);
+  for (int i = 0; i < 5000 && many_calls < 1; i++) {
+    uv_run(&e.loop, UV_RUN_NOWAIT);
+    uv_sleep(1);
+  }
+  env_end(&e);
+  assert_int_equal(many_calls, 1);
+}
+
 /* A request unpacked from iso87b holds BCD values in their wire form.  The
  * response echoes them (by slot with the flow's own spec, decoded into an
  * iso87a response otherwise) and packs to the same values. */
@@ -616,6 +695,7 @@ int main(void) {
       cmocka_unit_test(context_values_and_destructors),
       cmocka_unit_test(response_echoes_configured_fields),
       cmocka_unit_test(wire_form_request_echoes),
+      cmocka_unit_test(more_echo_fields_than_inline_slots),
       cmocka_unit_test(bad_arguments_and_states),
       cmocka_unit_test(close_waits_for_transactions_in_flight),
   };
