@@ -162,10 +162,23 @@ static void test_held_entry_survives_eviction(void **state) {
     entry(&e, n);
     assert_int_equal(iso__auth_log_add(&log, &e), 0);
   }
-  assert_false(iso__auth_log_has(&log, &k));
-  assert_int_equal(iso__auth_log_claim(&log, &k, &other), ISO__CLAIM_UNKNOWN);
+  /* Evicted while held, it is still found: a second reversal of it sees
+   * the claim however many approvals passed, and cannot refund it too. */
+  assert_int_equal(log.held_count, 1);
+  assert_true(iso__auth_log_has(&log, &k));
+  assert_int_equal(iso__auth_log_claim(&log, &k, &other), ISO__CLAIM_ALREADY);
+  assert_null(other);
+  e = *held;
+  e.state = ISO__AUTH_CAPTURED;
+  assert_int_equal(iso__auth_log_admit(&log, &e), 0); /* a racing journal lookup */
+  assert_int_equal(log.held_count, 1);
+  assert_int_equal(iso__auth_log_claim(&log, &k, &other), ISO__CLAIM_ALREADY);
   assert_int_equal(held->amount, 1); /* still valid (ASan would object) */
   iso__auth_log_settle(&log, held, true); /* frees it */
+  /* Settled, it has left the log: the journal answers for it now. */
+  assert_int_equal(log.held_count, 0);
+  assert_false(iso__auth_log_has(&log, &k));
+  assert_int_equal(iso__auth_log_claim(&log, &k, &other), ISO__CLAIM_UNKNOWN);
   /* A claim given back makes the entry claimable again. */
   entry(&e, 6);
   keys_of(&k, &e, false, true);

@@ -12,7 +12,10 @@
  * Lookups happen once per reversal and insertions once per approval, so the
  * lock is short and rarely contended.  A reversal claims its original under
  * the lock (CAPTURED -> REVERSING) and holds the entry until it settles it;
- * an entry evicted while held is only unlinked, and freed at the settle.
+ * an entry evicted while held leaves the ring and the tables for a short
+ * list of held entries, where lookups still find it (so a second reversal
+ * of the same original sees the claim however many approvals pass), and is
+ * freed at the settle.
  */
 #include "examples/issuer/participants/issuer.h"
 
@@ -54,6 +57,8 @@ int iso__auth_log_init(iso__auth_log *log, size_t limit) {
 
 void iso__auth_log_free(iso__auth_log *log) {
   for (size_t i = 0; i < log->count; i++) free(log->entries[i]);
+  for (size_t i = 0; i < log->held_count; i++) free(log->held[i]);
+  free(log->held);
   free(log->entries);
   free(log->by_rrn);
   free(log->by_stan);
@@ -130,7 +135,19 @@ static int grow(iso__auth_log *log) {
   return 0;
 }
 
-/* Puts copy into the log (locked), evicting the oldest when full. */
+/* Room in the held list for one more entry (locked). */
+static int reserve_held(iso__auth_log *log) {
+  if (log->held_count < log->held_cap) return 0;
+  size_t cap = log->held_cap ? log->held_cap * 2 : 16;
+  iso__auth_entry **n = realloc(log->held, cap * sizeof *n);
+  if (!n) return ISO_E_NOMEM;
+  log->held = n;
+  log->held_cap = cap;
+  return 0;
+}
+
+/* Puts copy into the log (locked), evicting the oldest when full.  An
+ * evicted entry that a reversal holds moves to the held list. */
 static int insert(iso__auth_log *log, iso__auth_entry *copy) {
   int rc = grow(log);
   if (rc < 0) return rc;
@@ -139,14 +156,17 @@ static int insert(iso__auth_log *log, iso__auth_entry *copy) {
     slot = log->count++;
   } else {
     slot = log->head;
-    log->head = (log->head + 1) % log->limit;
     iso__auth_entry *old = log->entries[slot];
+    if (old->state == ISO__AUTH_REVERSING && (rc = reserve_held(log)) < 0) return rc;
+    log->head = (log->head + 1) % log->limit;
     if (old->rrn[0]) table_del(log, log->by_rrn, rrn_hash, rrn_hash(old), slot);
     table_del(log, log->by_stan, stan_hash, stan_hash(old), slot);
-    if (old->state == ISO__AUTH_REVERSING)
+    if (old->state == ISO__AUTH_REVERSING) {
       old->evicted = true; /* its reversal frees it */
-    else
+      log->held[log->held_count++] = old;
+    } else {
       free(old);
+    }
     log->evictions++;
   }
   copy->seq = ++log->next_seq;
@@ -154,6 +174,15 @@ static int insert(iso__auth_log *log, iso__auth_entry *copy) {
   if (copy->rrn[0]) table_put(log->by_rrn, log->buckets, rrn_hash(copy), slot);
   table_put(log->by_stan, log->buckets, stan_hash(copy), slot);
   return 0;
+}
+
+/* Whether e is the authorization key names: DE 41 and DE 37 when by_rrn,
+ * else DE 41, DE 11 and DE 7. */
+static bool same_identity(const iso__auth_entry *e, const iso__auth_entry *key,
+                          bool by_rrn) {
+  return !strcmp(e->terminal, key->terminal) &&
+         (by_rrn ? !strcmp(e->rrn, key->rrn)
+                 : !strcmp(e->stan, key->stan) && !strcmp(e->when, key->when));
 }
 
 /* The newest entry with key's identity (locked); by DE 37 when by_rrn. */
@@ -164,10 +193,11 @@ static iso__auth_entry *find(iso__auth_log *log, const iso__auth_entry *key, boo
   iso__auth_entry *found = NULL;
   for (size_t i = h & (log->buckets - 1); table[i]; i = (i + 1) & (log->buckets - 1)) {
     iso__auth_entry *e = log->entries[table[i] - 1];
-    bool same = !strcmp(e->terminal, key->terminal) &&
-                (by_rrn ? !strcmp(e->rrn, key->rrn)
-                        : !strcmp(e->stan, key->stan) && !strcmp(e->when, key->when));
-    if (same && (!found || e->seq > found->seq)) found = e;
+    if (same_identity(e, key, by_rrn) && (!found || e->seq > found->seq)) found = e;
+  }
+  for (size_t i = 0; i < log->held_count; i++) {
+    iso__auth_entry *e = log->held[i];
+    if (same_identity(e, key, by_rrn) && (!found || e->seq > found->seq)) found = e;
   }
   return found;
 }
@@ -237,6 +267,11 @@ void iso__auth_log_settle(iso__auth_log *log, iso__auth_entry *e, bool reversed)
   pthread_mutex_lock(&log->lock);
   e->state = reversed ? ISO__AUTH_REVERSED : ISO__AUTH_CAPTURED;
   bool gone = e->evicted;
+  for (size_t i = 0; gone && i < log->held_count; i++)
+    if (log->held[i] == e) {
+      log->held[i] = log->held[--log->held_count];
+      break;
+    }
   pthread_mutex_unlock(&log->lock);
   if (gone) free(e);
 }

@@ -71,7 +71,8 @@ typedef struct iso__auth_entry {
   int64_t amount;    /* minor units */
   uint64_t seq;      /* order of entry into the log (the newest match wins) */
   int state;         /* iso__auth_state; changed under the log's lock */
-  bool evicted;      /* left the log while a reversal held it (REVERSING):
+  bool evicted;      /* left the ring while a reversal held it (REVERSING):
+                        kept in the log's held list, still found, and
                         freed when that reversal settles it */
 } iso__auth_entry;
 
@@ -92,6 +93,10 @@ typedef struct iso__auth_log {
   uint64_t next_seq, evictions;
   int32_t *by_rrn, *by_stan; /* open addressing: slot + 1, 0 = empty */
   size_t buckets;            /* power of two */
+  iso__auth_entry **held;    /* evicted while a reversal held them: still
+                                found (a second reversal sees the claim)
+                                until that reversal settles them; owned */
+  size_t held_count, held_cap;
 } iso__auth_log;
 
 /** How a reversal names its original: DE 90's STAN and transmission time
