@@ -75,13 +75,6 @@ static int collect(const iso_journal_row *row, void *data) {
 }
 
 /* A PAN with hidden digits ('*'): what the journal keeps without a key. */
-static bool pan_masked(const iso_msg *m) {
-  const uint8_t *pan;
-  size_t len;
-  if (iso_msg_peek(m, 2, &pan, &len)) return false;
-  return memchr(pan, '*', len) != NULL;
-}
-
 static double since_start(const replay *r) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -97,7 +90,7 @@ static void replay_one(replay *r, item *it) {
   size_t len = 0, rlen = 0;
   bool restored = false;
   int rc = iso_journal_load_request(r->db, it->id, &m, &restored);
-  if (!rc && !restored && pan_masked(&m)) {
+  if (!rc && !restored && iso_journal_card_data_hidden(&m)) {
     /* the hidden digits are gone: sending a made-up PAN would compare
      * nothing (a sealed one never gets here: the replay needs the key) */
     it->masked = true;

@@ -68,6 +68,13 @@ int iso_journal_lookup(iso_journal_db *db, const uint8_t *key, size_t key_len,
   return out_rc;
 }
 
+bool iso_journal_card_data_hidden(const iso_msg *request) {
+  const uint8_t *pan;
+  size_t len;
+  if (!request || iso_msg_peek(request, 2, &pan, &len)) return false;
+  return memchr(pan, '*', len) != NULL;
+}
+
 int iso_journal_load_request(iso_journal_db *db, uint64_t id, iso_msg *msg,
                              bool *restored) {
   if (!db || !msg) return ISO_E_INVAL;

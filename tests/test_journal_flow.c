@@ -265,7 +265,7 @@ static int approve_all(iso_tx *tx, void *data) {
 }
 
 typedef struct replay_seen {
-  int each, done, status;
+  int each, done, status, hidden;
   size_t replayed, differed;
   char journaled[8][3];
 } replay_seen;
@@ -274,8 +274,13 @@ static void on_each(uint64_t id, const char *journaled_rc, int status,
                     const iso_msg *response, void *data) {
   replay_seen *r = data;
   assert_true(id >= 1 && id <= 6);
-  assert_int_equal(status, 0);
-  assert_non_null(response);
+  if (status == ISO_E_KEY_FILE) {
+    assert_null(response); /* card data not restorable: not run */
+    r->hidden++;
+  } else {
+    assert_int_equal(status, 0);
+    assert_non_null(response);
+  }
   snprintf(r->journaled[id], 3, "%s", journaled_rc);
   r->each++;
 }
@@ -289,6 +294,7 @@ static void on_replayed(int status, size_t replayed, size_t differed, void *data
 }
 
 static void replay_case(bool key) {
+  seen_pan[0] = 0;
   iso_journal_db *db;
   const char *kf = key ? jt_key_file(false) : NULL;
   assert_int_equal(jt_open("replay.db", kf, false, &db), 0);
@@ -312,19 +318,23 @@ static void replay_case(bool key) {
   assert_int_equal(iso_journal_replay(db, NULL, fl, 2, on_each, on_replayed, &r), 0);
   assert_true(fx_run_until(&loop, &r.done, 5000));
   assert_int_equal(r.status, 0);
-  assert_int_equal(r.replayed, 6);
   assert_int_equal(r.each, 6);
-  assert_int_equal(r.differed, 2);
   assert_string_equal(r.journaled[3], "05");
   assert_string_equal(r.journaled[4], "00");
-  /* the card number reached the flow in clear only with the key */
-  assert_string_equal(seen_pan, key ? JT_PAN : "411111******1111");
+  /* With the key every request ran with its card number in clear; without
+   * it (the PAN was masked when written) none ran: a masked PAN is not the
+   * transaction that was journaled. */
+  assert_int_equal(r.replayed, key ? 6 : 0);
+  assert_int_equal(r.differed, key ? 2 : 0);
+  assert_int_equal(r.hidden, key ? 0 : 6);
+  assert_string_equal(seen_pan, key ? JT_PAN : "");
   /* a selection narrows it */
   r = (replay_seen){0};
   iso_journal_selection sel = {.rrn = "RRN000000004"};
   assert_int_equal(iso_journal_replay(db, &sel, fl, 4, on_each, on_replayed, &r), 0);
   assert_true(fx_run_until(&loop, &r.done, 5000));
-  assert_int_equal(r.replayed, 1);
+  assert_int_equal(r.each, 1);
+  assert_int_equal(r.replayed, key ? 1 : 0);
   assert_int_equal(r.differed, 0);
   fx_flow_end(&loop, fl, flow);
   iso_journal_close(db);

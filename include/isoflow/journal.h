@@ -270,6 +270,15 @@ int iso_journal_query(iso_journal_db *db, const iso_journal_selection *sel,
 int iso_journal_load_request(iso_journal_db *db, uint64_t id, iso_msg *msg,
                              bool *restored);
 
+/**
+ * iso_journal_card_data_hidden -- whether a request rebuilt by
+ * iso_journal_load_request without restoring its card data (restored false)
+ * carries a masked PAN in DE 2: the hidden digits are gone, so sending or
+ * running it again would not be the journaled transaction.  Replays skip
+ * such requests.
+ */
+bool iso_journal_card_data_hidden(const iso_msg *request);
+
 /** iso_journal_spec -- the spec the journal rebuilds messages with. */
 const iso_spec *iso_journal_spec(const iso_journal_db *db);
 
@@ -349,9 +358,12 @@ typedef void (*iso_journal_replay_done_cb)(int status, size_t replayed,
  * each_cb hears every outcome; done_cb runs on the loop once all finished
  * (during this call when nothing is selected or every answer came at once).
  * `differed` counts answers whose response code is not the journaled one.
- * Without the key, requests carry masked or no card data (say so to the
- * user: iso_journal_has_key).  Call on fl's loop thread.  Errors (callbacks
- * not called): ISO_E_INVAL, ISO_E_IO, ISO_E_NOMEM.
+ * A request whose card data the journal cannot restore (sealed and no key
+ * given, or masked when it was written: iso_journal_card_data_hidden) is
+ * not submitted: each_cb hears it with status ISO_E_KEY_FILE and no
+ * response, and it counts in neither `replayed` nor `differed`.  Call on
+ * fl's loop thread.  Errors (callbacks not called): ISO_E_INVAL, ISO_E_IO,
+ * ISO_E_NOMEM.
  */
 int iso_journal_replay(iso_journal_db *db, const iso_journal_selection *sel,
                        iso_flow_loop *fl, unsigned concurrency,
