@@ -27,6 +27,11 @@
  * COMMIT that overlapped one took twice as long.  The thresholds are bytes:
  * a new journal has 16 KiB pages, an old one may have 4 KiB.
  *
+ * TAIL_BYTES was 1 MiB; at 256 KiB the writer's own copy (which its next
+ * group waits behind) is smaller more often, and e2e.p99_at_50k measured
+ * 4.48 ms against 4.71 (median of 10 alternated runs each; worst 5.4
+ * against 7.3 ms) -- a small gain, near the disk's own variance.
+ *
  * iso__checkpoint_decide is the policy, apart from the threads, for tests.
  */
 #include <time.h>
@@ -37,7 +42,7 @@
  * page size at start; tests set their own. */
 #define CHECKPOINT_BYTES (4u << 20) /* added since the last copy: wake the thread */
 #define RESTART_BYTES (32u << 20)   /* WAL size at which it should start over */
-#define TAIL_BYTES (1u << 20)       /* the writer copies the rest itself when no more */
+#define TAIL_BYTES (256u << 10)     /* the writer copies the rest itself when no more */
 #define TAIL_ROUNDS 2               /* ... or after this many more rounds of the thread */
 
 static void wake(iso_journal_db *j) {

@@ -73,27 +73,26 @@ static uint64_t stan_hash(const iso__auth_entry *e) {
   return hash_parts(e->terminal, e->stan, e->when);
 }
 
-static void table_put(int32_t *table, size_t buckets, uint64_t h, size_t slot) {
+static void table_put(iso__auth_bucket *table, size_t buckets, uint64_t h, size_t slot) {
   size_t i = h & (buckets - 1);
-  while (table[i]) i = (i + 1) & (buckets - 1);
-  table[i] = (int32_t)slot + 1;
+  while (table[i].slot) i = (i + 1) & (buckets - 1);
+  table[i] = (iso__auth_bucket){.hash = (uint32_t)h, .slot = (int32_t)slot + 1};
 }
 
 /* Removes slot from a table (locked): linear probing's backward-shift
  * deletion, which moves later members of the probe run into the hole so
  * that no tombstones accumulate. */
-static void table_del(iso__auth_log *log, int32_t *table, uint64_t (*hash)(const iso__auth_entry *),
-                      uint64_t h, size_t slot) {
+static void table_del(iso__auth_log *log, iso__auth_bucket *table, uint64_t h, size_t slot) {
   size_t mask = log->buckets - 1, i = h & mask;
-  while (table[i] && table[i] != (int32_t)slot + 1) i = (i + 1) & mask;
-  if (!table[i]) return;
+  while (table[i].slot && table[i].slot != (int32_t)slot + 1) i = (i + 1) & mask;
+  if (!table[i].slot) return;
   size_t j = i;
   for (;;) {
-    table[i] = 0;
+    table[i].slot = 0;
     for (;;) {
       j = (j + 1) & mask;
-      if (!table[j]) return;
-      size_t k = hash(log->entries[table[j] - 1]) & mask;
+      if (!table[j].slot) return;
+      size_t k = table[j].hash & mask; /* buckets <= 2^32: the stored bits suffice */
       /* It stays when its home bucket lies cyclically in (i, j]. */
       bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
       if (!stays) break;
@@ -117,7 +116,7 @@ static int grow(iso__auth_log *log) {
   if (log->count + 1 <= log->buckets / 2) return 0;
   if (log->count == log->limit) return 0; /* the new entry replaces one */
   size_t buckets = log->buckets ? log->buckets * 2 : 2048;
-  int32_t *r = calloc(buckets, sizeof *r), *s = calloc(buckets, sizeof *s);
+  iso__auth_bucket *r = calloc(buckets, sizeof *r), *s = calloc(buckets, sizeof *s);
   if (!r || !s) {
     free(r);
     free(s);
@@ -159,8 +158,8 @@ static int insert(iso__auth_log *log, iso__auth_entry *copy) {
     iso__auth_entry *old = log->entries[slot];
     if (old->state == ISO__AUTH_REVERSING && (rc = reserve_held(log)) < 0) return rc;
     log->head = (log->head + 1) % log->limit;
-    if (old->rrn[0]) table_del(log, log->by_rrn, rrn_hash, rrn_hash(old), slot);
-    table_del(log, log->by_stan, stan_hash, stan_hash(old), slot);
+    if (old->rrn[0]) table_del(log, log->by_rrn, rrn_hash(old), slot);
+    table_del(log, log->by_stan, stan_hash(old), slot);
     if (old->state == ISO__AUTH_REVERSING) {
       old->evicted = true; /* its reversal frees it */
       log->held[log->held_count++] = old;
@@ -188,11 +187,12 @@ static bool same_identity(const iso__auth_entry *e, const iso__auth_entry *key,
 /* The newest entry with key's identity (locked); by DE 37 when by_rrn. */
 static iso__auth_entry *find(iso__auth_log *log, const iso__auth_entry *key, bool by_rrn) {
   if (!log->buckets || (by_rrn && !key->rrn[0])) return NULL;
-  int32_t *table = by_rrn ? log->by_rrn : log->by_stan;
+  const iso__auth_bucket *table = by_rrn ? log->by_rrn : log->by_stan;
   uint64_t h = by_rrn ? rrn_hash(key) : stan_hash(key);
   iso__auth_entry *found = NULL;
-  for (size_t i = h & (log->buckets - 1); table[i]; i = (i + 1) & (log->buckets - 1)) {
-    iso__auth_entry *e = log->entries[table[i] - 1];
+  for (size_t i = h & (log->buckets - 1); table[i].slot; i = (i + 1) & (log->buckets - 1)) {
+    if (table[i].hash != (uint32_t)h) continue;
+    iso__auth_entry *e = log->entries[table[i].slot - 1];
     if (same_identity(e, key, by_rrn) && (!found || e->seq > found->seq)) found = e;
   }
   for (size_t i = 0; i < log->held_count; i++) {
