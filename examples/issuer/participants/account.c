@@ -48,7 +48,7 @@ static void account_commit(iso_tx *tx, void *data) {
   }
   uint32_t card;
   int64_t amount;
-  if (iso__value_parse(value, len, &card, &amount) < 0) return;
+  if (iso__issuer_card_value(is, value, len, &card, &amount)) return;
   iso__auth_entry e;
   iso__auth_entry_from(&e, iso_tx_request(tx));
   e.card = card;
@@ -67,7 +67,7 @@ static void account_abort(iso_tx *tx, void *data) {
   int64_t amount;
   if (iso_tx_is_recovery(tx)) return;
   if (iso_tx_get_persistent(tx, ISO__CTX_HOLD, &value, &len) < 0) return;
-  if (iso__value_parse(value, len, &card, &amount) < 0 || card >= is->book->count) return;
+  if (iso__issuer_card_value(is, value, len, &card, &amount)) return;
   iso__account_credit(is, card, amount);
   atomic_fetch_add(&is->counters.releases, 1);
 }

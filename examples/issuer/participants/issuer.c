@@ -116,12 +116,18 @@ void iso__account_credit(iso__issuer *is, uint32_t card, int64_t amount) {
   atomic_fetch_add(&is->available[card], amount);
 }
 
+int iso__issuer_card_value(const iso__issuer *is, const void *value, size_t len,
+                           uint32_t *card, int64_t *amount) {
+  if (iso__value_parse(value, len, card, amount) < 0 || *card >= is->book->count)
+    return ISO_E_INVAL;
+  return 0;
+}
+
 int iso__issuer_apply_capture(iso__issuer *is, const iso_msg *request,
                               const void *hold, size_t len) {
   uint32_t card;
   int64_t amount;
-  if (iso__value_parse(hold, len, &card, &amount) < 0 || card >= is->book->count)
-    return ISO_E_INVAL;
+  if (iso__issuer_card_value(is, hold, len, &card, &amount)) return ISO_E_INVAL;
   iso__auth_entry e;
   iso__auth_entry_from(&e, request);
   e.card = card;
@@ -136,8 +142,7 @@ int iso__issuer_apply_refund(iso__issuer *is, const iso_msg *request,
                              const void *refund, size_t len) {
   uint32_t card;
   int64_t amount;
-  if (iso__value_parse(refund, len, &card, &amount) < 0 || card >= is->book->count)
-    return ISO_E_INVAL;
+  if (iso__issuer_card_value(is, refund, len, &card, &amount)) return ISO_E_INVAL;
   iso__original_keys k;
   iso__original_keys_from(&k, request);
   iso__auth_log_mark_reversed(&is->log, &k);

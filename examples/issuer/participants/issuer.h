@@ -189,6 +189,11 @@ int iso__value_format(char *buf, size_t cap, uint32_t card, int64_t amount);
 int iso__value_parse(const void *bytes, size_t len, uint32_t *card,
                      int64_t *amount);
 
+/** iso__issuer_card_value -- parses a hold or refund value and checks that
+ *  it names a card of is's book.  0, or ISO_E_INVAL. */
+int iso__issuer_card_value(const iso__issuer *is, const void *value, size_t len,
+                           uint32_t *card, int64_t *amount);
+
 /** The context name under which card stores the card index + 1. */
 #define ISO__CTX_CARD "card"
 #define ISO__CTX_HOLD "hold"
