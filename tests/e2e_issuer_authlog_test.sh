@@ -17,12 +17,11 @@ pan1=4000000000000010
 start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
   --journal "$e2e_work/issuer.db" --authlog-size 1
 
-ok() { # ok JSON WHAT -- DE 39 is 00
-  [ "$(field "$1" 39)" = 00 ] || fail "$2: $1"
+answered() { # answered RC JSON WHAT -- DE 39 of the answer is RC
+  [ "$(field "$2" 39)" = "$1" ] || fail "$3: $2"
 }
-declined51() {
-  [ "$(field "$1" 39)" = 51 ] || fail "$2: $1"
-}
+ok() { answered 00 "$@"; }
+declined51() { answered 51 "$@"; }
 
 ok "$(send "$iss_port" "$(auth 0100 $pan98 3000 000001)")" "approval"
 ok "$(send "$iss_port" "$(auth 0100 $pan1 100 000002)")" "approval that evicts the first"

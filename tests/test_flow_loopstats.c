@@ -50,6 +50,18 @@ static void run_one(uv_loop_t *loop, iso_flow_loop *fl, unsigned n) {
   assert_true(d.had_response);
 }
 
+/* The flow's merged figures count n commits and n transaction latencies:
+ * nothing of a closed loop's block is lost. */
+static void assert_merged_counts(const iso_flow *f, uint64_t n) {
+  iso_flow_stats st;
+  iso_flow_stats_get(f, &st);
+  assert_int_equal(st.committed, n);
+  assert_int_equal(st.in_flight, 0);
+  iso_latency l;
+  assert_int_equal(iso_flow_latency(f, NULL, ISO_PHASE_TOTAL, &l), 0);
+  assert_int_equal(l.count, n);
+}
+
 static void a_closed_loops_block_is_reused(void **state) {
   (void)state;
   fx_part p = {.name = "approve", .result = ISO_PREPARED};
@@ -64,14 +76,9 @@ static void a_closed_loops_block_is_reused(void **state) {
     assert_int_equal(stats_blocks(f), 1);
   }
   /* Nothing of the 50 closed loops is lost from the merged figures. */
-  iso_flow_stats st;
-  iso_flow_stats_get(f, &st);
-  assert_int_equal(st.committed, 50);
-  assert_int_equal(st.in_flight, 0);
+  assert_merged_counts(f, 50);
   iso_latency l;
   assert_int_equal(iso_flow_latency(f, "approve", ISO_PHASE_PREPARE, &l), 0);
-  assert_int_equal(l.count, 50);
-  assert_int_equal(iso_flow_latency(f, NULL, ISO_PHASE_TOTAL, &l), 0);
   assert_int_equal(l.count, 50);
   assert_int_equal(p.commits, 50);
   iso_flow_free(f);
@@ -113,12 +120,7 @@ static void loops_open_at_once_have_their_own(void **state) {
   fx_close(&ld, d);
   fx_close(&lb, b);
   fx_close(&lc, c);
-  iso_flow_stats st;
-  iso_flow_stats_get(f, &st);
-  assert_int_equal(st.committed, 4);
-  iso_latency l;
-  assert_int_equal(iso_flow_latency(f, NULL, ISO_PHASE_TOTAL, &l), 0);
-  assert_int_equal(l.count, 4);
+  assert_merged_counts(f, 4);
   iso_flow_free(f);
 }
 
@@ -132,12 +134,6 @@ static bool run_until_released(uv_loop_t *loop, const iso_flow *f) {
     th_run_for(loop, 1);
   }
   return false;
-}
-
-static bool served_closed;
-static void on_served_closed(void *data) {
-  (void)data;
-  served_closed = true;
 }
 
 /* Twenty clients one after the other, each with one request: the server's
@@ -171,15 +167,8 @@ static void a_served_flow_keeps_one_block_per_loop(void **state) {
     assert_true(run_until_released(&loop, f));
     assert_int_equal(stats_blocks(f), 1);
   }
-  served_closed = false;
-  iso_flow_server_close(fs, on_served_closed, NULL);
-  assert_true(th_run_until(&loop, &served_closed, 3000));
-  iso_flow_stats st;
-  iso_flow_stats_get(f, &st);
-  assert_int_equal(st.committed, 20);
-  iso_latency l;
-  assert_int_equal(iso_flow_latency(f, NULL, ISO_PHASE_TOTAL, &l), 0);
-  assert_int_equal(l.count, 20);
+  fx_server_close(&loop, fs);
+  assert_merged_counts(f, 20);
   iso_flow_free(f);
   th_loop_close(&loop);
 }

@@ -124,9 +124,7 @@ static void served_on_the_callers_loop(void **state) {
   assert_string_equal(r2.rc, "00");
   assert_int_equal(prepares, 1);
   th_client_close(&c, &loop, ISO_CLOSE_NOW);
-  closed_flag = false;
-  iso_flow_server_close(fs, on_fs_closed, NULL);
-  assert_true(th_run_until(&loop, &closed_flag, 3000));
+  fx_server_close(&loop, fs);
   iso_flow_stats st;
   iso_flow_stats_get(flow, &st);
   assert_int_equal(st.committed, 1);
@@ -381,9 +379,7 @@ static void hook_sees_every_answer(void **state) {
   assert_int_equal(seen.approved_0210, 1); /* the 0201 is not a 0200 */
   assert_int_equal(prepares, 2);
   th_client_close(&c, &loop, ISO_CLOSE_NOW);
-  closed_flag = false;
-  iso_flow_server_close(fs, on_fs_closed, NULL);
-  assert_true(th_run_until(&loop, &closed_flag, 3000));
+  fx_server_close(&loop, fs);
   iso_flow_free(flow);
   th_loop_close(&loop);
 }

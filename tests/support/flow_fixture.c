@@ -138,6 +138,14 @@ static void on_closed(iso_flow_loop *fl, void *data) {
   *(int *)data = 1;
 }
 
+static void on_server_closed(void *data) { *(int *)data = 1; }
+
+void fx_server_close(uv_loop_t *loop, iso_flow_server *fs) {
+  int closed = 0;
+  iso_flow_server_close(fs, on_server_closed, &closed);
+  assert_true(fx_run_until(loop, &closed, 3000));
+}
+
 void fx_close(uv_loop_t *loop, iso_flow_loop *fl) {
   int closed = 0;
   assert_int_equal(iso_flow_loop_close(fl, on_closed, &closed), 0);

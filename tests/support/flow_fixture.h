@@ -84,6 +84,10 @@ void fx_flow_start(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **fl);
 /* The end of a flow a test ran: fx_close(loop, fl), then frees flow. */
 void fx_flow_end(uv_loop_t *loop, iso_flow_loop *fl, iso_flow *flow);
 
+/* Closes fs (a flow server on loop) and runs loop until its close callback
+ * ran; asserts that it did within 3 s. */
+void fx_server_close(uv_loop_t *loop, iso_flow_server *fs);
+
 /* A config with the iso87a spec and the defaults. */
 void fx_config(iso_flow_config *cfg);
 
