@@ -9,9 +9,6 @@ file(GLOB ISOFLOW_REPLAY_TARGETS CONFIGURE_DEPENDS
 foreach(src ${ISOFLOW_REPLAY_TARGETS})
   get_filename_component(name ${src} NAME_WE)
   string(REPLACE "fuzz_" "" short ${name})
-  if(short STREQUAL "frame" AND NOT EXISTS ${CMAKE_SOURCE_DIR}/conn/framer.c)
-    continue()
-  endif()
   add_executable(isoflow-replay-${short} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay.c)
   target_link_libraries(isoflow-replay-${short} PRIVATE isoflow_internal)
   target_compile_definitions(isoflow-replay-${short} PRIVATE
