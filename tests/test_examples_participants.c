@@ -309,6 +309,35 @@ static void test_hold_values(void **state) {
     assert_int_equal(iso__value_parse(bad[i], strlen(bad[i]), &card, &amount), ISO_E_INVAL);
 }
 
+/* A hold or refund value must name a card of the issuer's book: recovery
+ * and replay feed values back from the journal, and a value past the book
+ * (a journal from another card book) must not index past the balances. */
+static void test_card_values(void **state) {
+  world *w = *state;
+  iso__issuer *is = &w->issuer;
+  uint32_t card = 0;
+  int64_t amount = 0;
+  char v[48];
+  int n = iso__value_format(v, sizeof v, (uint32_t)w->book.count - 1, 250);
+  assert_true(n > 0);
+  assert_int_equal(iso__issuer_card_value(is, v, (size_t)n, &card, &amount), 0);
+  assert_int_equal(card, w->book.count - 1);
+  assert_int_equal(amount, 250);
+  n = iso__value_format(v, sizeof v, (uint32_t)w->book.count, 250);
+  assert_int_equal(iso__issuer_card_value(is, v, (size_t)n, &card, &amount), ISO_E_INVAL);
+  assert_int_equal(iso__issuer_card_value(is, "7:", 2, &card, &amount), ISO_E_INVAL);
+  /* capture and refund refuse it before touching a balance or the log */
+  iso_msg m;
+  iso_msg_init(&m, w->spec);
+  iw_auth_request(&m, 0, 250, 77);
+  int64_t before = atomic_load(&is->available[0]);
+  assert_int_equal(iso__issuer_apply_capture(is, &m, v, (size_t)n), ISO_E_INVAL);
+  assert_int_equal(iso__issuer_apply_refund(is, &m, v, (size_t)n), ISO_E_INVAL);
+  assert_int_equal(atomic_load(&is->available[0]), before);
+  assert_int_equal(is->log.count, 0);
+  iso_msg_cleanup(&m);
+}
+
 static void test_request_kinds(void **state) {
   (void)state;
   assert_int_equal(iso__request_kind_of("0100"), ISO__KIND_AUTHORIZATION);
@@ -323,6 +352,7 @@ static void test_request_kinds(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hold_values),
+      cmocka_unit_test_setup_teardown(test_card_values, setup, teardown),
       cmocka_unit_test_setup_teardown(test_approval, setup, teardown),
       cmocka_unit_test_setup_teardown(test_declines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_duplicate_runs_once, setup, teardown),
