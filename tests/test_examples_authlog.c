@@ -22,6 +22,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "examples/common/cards.h"
 #include "examples/common/requests.h"
@@ -120,13 +123,20 @@ static void test_footprint_stops_growing(void **state) {
   assert_int_equal(iso__auth_log_init(&log, 3000), 0);
   iso__auth_entry e;
   unsigned n = 1;
+  assert_int_equal(log.buckets, 0); /* nothing allocated before the first add */
+  entry(&e, n++);
+  assert_int_equal(iso__auth_log_add(&log, &e), 0);
+  /* The tables are sized for the limit at once: never rehashed. */
+  size_t buckets = log.buckets;
+  assert_true(buckets >= 2 * 3000);
+  assert_int_equal(buckets & (buckets - 1), 0);
   for (; n <= 3000; n++) {
     entry(&e, n);
     assert_int_equal(iso__auth_log_add(&log, &e), 0);
+    assert_int_equal(log.buckets, buckets);
   }
-  size_t cap = log.cap, buckets = log.buckets;
+  size_t cap = log.cap, chunks = log.chunk_count;
   assert_int_equal(cap, 3000);
-  assert_true(buckets >= 2 * 3000);
   for (; n <= 100000; n++) {
     entry(&e, n);
     assert_int_equal(iso__auth_log_add(&log, &e), 0);
@@ -134,6 +144,8 @@ static void test_footprint_stops_growing(void **state) {
   }
   assert_int_equal(log.cap, cap);
   assert_int_equal(log.buckets, buckets);
+  /* Evicted entries go back to the pool and are used again. */
+  assert_int_equal(log.chunk_count, chunks);
   /* The tables hold exactly the live entries (no tombstones). */
   size_t r = 0, s = 0;
   for (size_t i = 0; i < log.buckets; i++) {
@@ -174,7 +186,11 @@ static void test_held_entry_survives_eviction(void **state) {
   assert_int_equal(log.held_count, 1);
   assert_int_equal(iso__auth_log_claim(&log, &k, &other), ISO__CLAIM_ALREADY);
   assert_int_equal(held->amount, 1); /* still valid (ASan would object) */
-  iso__auth_log_settle(&log, held, true); /* frees it */
+  iso__auth_log_settle(&log, held, true); /* gives it back to the pool */
+#if defined(__SANITIZE_ADDRESS__)
+  /* ... where a pointer kept past the settle is caught as a use after free. */
+  assert_true(__asan_address_is_poisoned(held));
+#endif
   /* Settled, it has left the log: the journal answers for it now. */
   assert_int_equal(log.held_count, 0);
   assert_false(iso__auth_log_has(&log, &k));

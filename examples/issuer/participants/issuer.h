@@ -74,6 +74,7 @@ typedef struct iso__auth_entry {
   bool evicted;      /* left the ring while a reversal held it (REVERSING):
                         kept in the log's held list, still found, and
                         freed when that reversal settles it */
+  struct iso__auth_entry *next; /* in the log's pool: the next free entry */
 } iso__auth_entry;
 
 /** The log's default size (--authlog-size): about 135 MB of entries and
@@ -89,23 +90,51 @@ typedef struct iso__auth_bucket {
   int32_t slot;
 } iso__auth_bucket;
 
+/** One slot of the ring: its entry and the low 32 bits of the entry's two
+ *  key hashes (rrn_hash 0 when it has no DE 37), so that evicting it finds
+ *  its buckets without reading the entry first. */
+typedef struct iso__auth_slot {
+  iso__auth_entry *entry;
+  uint32_t rrn_hash, stan_hash;
+} iso__auth_slot;
+
 /** The authorization log: the newest `limit` authorizations, found by DE 41
  *  + DE 37 and by DE 41 + DE 11 + DE 7 (what DE 90 carries).  A ring: once
- *  full, each new entry evicts the oldest (O(1)).  Thread-safe. */
+ *  full, each new entry evicts the oldest (O(1)).  Thread-safe.
+ *
+ *  Entries come from a pool of chunks (never moved: a reversal holds a
+ *  pointer to its original's entry) and go back to it when evicted or, when
+ *  held, settled.  The tables are sized for `limit` at the first add, once:
+ *  never rehashed under the lock. */
 typedef struct iso__auth_log {
-  pthread_mutex_t lock;
-  iso__auth_entry **entries; /* ring of slots; owned */
-  size_t count, cap;         /* slots used, allocated (cap <= limit) */
-  size_t head;               /* once count == limit: the oldest slot */
+  /* Set once (the tables at the first add), then only read: kept off the
+   * cache lines every addition writes (`apart`), so that a loop reading
+   * them to prefetch its buckets does not pull a line from the other
+   * core.  (Padding rather than _Alignas: the log lives inside structures
+   * that malloc places.) */
+  iso__auth_bucket *by_rrn, *by_stan; /* open addressing over
+                                the slots, in one mapping of table_bytes */
+  _Atomic size_t buckets;    /* power of two; 0 until the first add (set
+                                once: read without the lock to prefetch) */
+  size_t table_bytes;
   size_t limit;              /* most entries kept (>= 1); may be changed
                                 until the first add */
+  char apart[64];
+  /* Changed by every addition, under the lock. */
+  pthread_mutex_t lock;
+  iso__auth_slot *slots;     /* the ring; owned */
+  size_t count, cap;         /* slots used, allocated (cap <= limit) */
+  size_t head;               /* once count == limit: the oldest slot */
   uint64_t next_seq, evictions;
-  iso__auth_bucket *by_rrn, *by_stan; /* open addressing over the slots */
-  size_t buckets;            /* power of two */
+  iso__auth_entry *free_list;     /* the entry pool: entries given back
+                                     (linked by .next), */
+  iso__auth_entry **chunks;       /* its chunks of entries, */
+  size_t chunk_count, chunk_used; /* entries handed out of the last one */
   iso__auth_entry **held;    /* evicted while a reversal held them: still
                                 found (a second reversal sees the claim)
-                                until that reversal settles them; owned */
+                                until that reversal settles them */
   size_t held_count, held_cap;
+  char apart_after[64];
 } iso__auth_log;
 
 /** How a reversal names its original: DE 90's STAN and transmission time
