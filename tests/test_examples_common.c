@@ -56,8 +56,28 @@ static void test_builtin_book(void **state) {
   assert_int_equal(iso__card_book_find(&b, pan, strlen(pan)), -1);
   assert_int_equal(iso__card_book_find(&b, pan, 0), -1);
   assert_int_equal(iso__card_book_find(&b, "40000000000000000000000", 23), -1);
+  /* Every card is found at its index through the hash index, and a PAN
+   * that is a prefix of a card's, or a card's with a digit more, is not. */
+  assert_non_null(b.index);
+  for (unsigned c = 0; c < ISO__BUILTIN_CARDS; c++) {
+    iso__card_builtin_pan(c, pan);
+    assert_int_equal(iso__card_book_find(&b, pan, strlen(pan)), c);
+    assert_int_equal(iso__card_book_find(&b, pan, strlen(pan) - 1), -1);
+    char longer[ISO__PAN_MAX + 2];
+    snprintf(longer, sizeof longer, "%s0", pan);
+    assert_int_equal(iso__card_book_find(&b, longer, strlen(longer)), -1);
+  }
+  /* A book without its index (put together by hand) is searched in order:
+   * the same answers. */
+  uint32_t *index = b.index;
+  b.index = NULL;
+  iso__card_builtin_pan(513, pan);
+  assert_int_equal(iso__card_book_find(&b, pan, strlen(pan)), 513);
+  assert_int_equal(iso__card_book_find(&b, pan, strlen(pan) - 1), -1);
+  b.index = index;
   iso__card_book_free(&b);
   assert_null(b.cards);
+  assert_null(b.index);
 }
 
 static char *write_temp(const char *text) {

@@ -338,6 +338,35 @@ static void test_card_values(void **state) {
   iso_msg_cleanup(&m);
 }
 
+/* Fields read in place (iso__field_view) or copied (iso__field_str): the
+ * same characters, the same refusals (absent, or too long for the buffer
+ * the caller gave); DE 4 read as an amount. */
+static void test_field_views(void **state) {
+  world *w = *state;
+  iso_msg m;
+  iso_msg_init(&m, w->spec);
+  iw_auth_request(&m, 3, 12345, 42);
+  char buf[16], copy[16];
+  const char *v;
+  size_t len = 0;
+  assert_true(iso__field_view(&m, 11, buf, sizeof buf, &v, &len));
+  assert_int_equal(len, 6);
+  assert_memory_equal(v, "000042", 6);
+  assert_true(iso__field_str(&m, 11, copy, sizeof copy));
+  assert_string_equal(copy, "000042");
+  /* 12 characters need 13 bytes, as with a copy and its NUL */
+  assert_true(iso__field_view(&m, 4, buf, 13, &v, &len));
+  assert_int_equal(len, 12);
+  assert_false(iso__field_view(&m, 4, buf, 12, &v, &len));
+  assert_false(iso__field_str(&m, 4, copy, 12));
+  assert_false(iso__field_view(&m, 90, buf, sizeof buf, &v, &len)); /* absent */
+  assert_false(iso__field_str(&m, 90, copy, sizeof copy));
+  assert_int_equal(iso__amount_of(&m), 12345);
+  iso_msg_unset(&m, 4);
+  assert_int_equal(iso__amount_of(&m), -1);
+  iso_msg_cleanup(&m);
+}
+
 static void test_request_kinds(void **state) {
   (void)state;
   assert_int_equal(iso__request_kind_of("0100"), ISO__KIND_AUTHORIZATION);
@@ -360,6 +389,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_network, setup, teardown),
       cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
       cmocka_unit_test(test_request_kinds),
+      cmocka_unit_test_setup_teardown(test_field_views, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,11 @@ typedef struct iso__card {
 typedef struct iso__card_book {
   iso__card *cards; /* sorted by PAN */
   size_t count;
+  uint32_t *index;  /* hash table of card index + 1 (0: empty), by PAN:
+                       one probe per lookup instead of a binary search of
+                       string compares; owned, NULL for a book put together
+                       by hand (then searched with bsearch) */
+  size_t index_mask; /* buckets - 1 */
 } iso__card_book;
 
 /** iso__luhn_ok -- whether `len` digits pass the Luhn check (false for a
@@ -55,7 +60,12 @@ int iso__card_book_builtin(iso__card_book *book);
  *  twice, or an empty book; ISO_E_NOMEM. */
 int iso__card_book_load(const char *path, iso__card_book *book, int *bad_line);
 
-/** iso__card_book_free -- releases the book's cards. */
+/** iso__card_book_index -- (re)builds book->index over book->cards (done
+ *  by iso__card_book_builtin and iso__card_book_load).  0 or ISO_E_NOMEM
+ *  (the book is then searched without it). */
+int iso__card_book_index(iso__card_book *book);
+
+/** iso__card_book_free -- releases the book's cards and index. */
 void iso__card_book_free(iso__card_book *book);
 
 /** iso__card_book_find -- the index of the card with this PAN, or -1. */

@@ -8,25 +8,27 @@
 #include "examples/issuer/participants/issuer.h"
 
 #include <stdint.h>
-#include <string.h>
 
 static int card_prepare(iso_tx *tx, void *data) {
   iso__issuer *is = data;
   const iso_msg *req = iso_tx_request(tx);
-  char pan[ISO__PAN_MAX + 1], expiry[8];
-  if (!iso__field_str(req, 2, pan, sizeof pan) || !iso__luhn_ok(pan, strlen(pan))) {
+  char pan_buf[ISO__PAN_MAX + 1], expiry_buf[8];
+  const char *pan, *expiry;
+  size_t pan_len, expiry_len;
+  if (!iso__field_view(req, 2, pan_buf, sizeof pan_buf, &pan, &pan_len) ||
+      !iso__luhn_ok(pan, pan_len)) {
     iso_tx_set_response_code(tx, "14");
     return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
   }
-  long card = iso__card_book_find(is->book, pan, strlen(pan));
+  long card = iso__card_book_find(is->book, pan, pan_len);
   if (card < 0) {
     iso_tx_set_response_code(tx, "14");
     return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
   }
   const iso__card *c = &is->book->cards[card];
   bool expired = iso__card_expired(c->expiry, 4, is->yymm_now);
-  if (iso__field_str(req, 14, expiry, sizeof expiry))
-    expired = expired || iso__card_expired(expiry, strlen(expiry), is->yymm_now);
+  if (iso__field_view(req, 14, expiry_buf, sizeof expiry_buf, &expiry, &expiry_len))
+    expired = expired || iso__card_expired(expiry, expiry_len, is->yymm_now);
   if (expired) {
     iso_tx_set_response_code(tx, "54");
     return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;

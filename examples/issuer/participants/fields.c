@@ -22,8 +22,9 @@ static const rule network[] = {{7, 10, 10}, {11, 6, 6}, {70, 3, 3}};
 
 static bool field_ok(const iso_msg *m, const rule *r) {
   char buf[64];
-  if (!iso__field_str(m, r->field, buf, sizeof buf)) return false;
-  size_t n = strlen(buf);
+  const char *v;
+  size_t n;
+  if (!iso__field_view(m, r->field, buf, sizeof buf, &v, &n)) return false;
   return n >= r->min && n <= r->max;
 }
 
@@ -45,9 +46,12 @@ static bool request_ok(const iso_msg *m, iso__request_kind kind) {
       if (iso_msg_has(m, 90)) return ALL_OK(m, reversal) && field_ok(m, &de90);
       return ALL_OK(m, reversal) && field_ok(m, &de37);
     case ISO__KIND_NETWORK: {
-      char code[8];
-      return ALL_OK(m, network) && iso__field_str(m, 70, code, sizeof code) &&
-             (!strcmp(code, "001") || !strcmp(code, "002") || !strcmp(code, "301"));
+      char buf[8];
+      const char *code;
+      size_t n;
+      return ALL_OK(m, network) && iso__field_view(m, 70, buf, sizeof buf, &code, &n) &&
+             n == 3 &&
+             (!memcmp(code, "001", 3) || !memcmp(code, "002", 3) || !memcmp(code, "301", 3));
     }
   }
   return false;

@@ -55,24 +55,35 @@ int64_t iso__issuer_available(const iso__issuer *is, uint32_t card) {
   return atomic_load(&is->available[card]);
 }
 
-bool iso__field_str(const iso_msg *m, int field, char *buf, size_t cap) {
+bool iso__field_view(const iso_msg *m, int field, char *buf, size_t cap, const char **value,
+                     size_t *len) {
   const uint8_t *v;
-  size_t len = 0;
-  if (iso_msg_peek(m, field, &v, &len) == 0) { /* stored as characters */
-    if (len >= cap) return false;
-    memcpy(buf, v, len);
-    buf[len] = '\0';
+  if (iso_msg_peek(m, field, &v, len) == 0) { /* stored as characters */
+    if (*len >= cap) return false;
+    *value = (const char *)v;
     return true;
   }
   if (!iso_msg_has(m, field)) return false;
-  if (iso_msg_get(m, field, buf, cap, &len) < 0 || len >= cap) return false;
+  if (iso_msg_get(m, field, buf, cap, len) < 0 || *len >= cap) return false;
+  buf[*len] = '\0';
+  *value = buf;
+  return true;
+}
+
+bool iso__field_str(const iso_msg *m, int field, char *buf, size_t cap) {
+  const char *v;
+  size_t len;
+  if (!iso__field_view(m, field, buf, cap, &v, &len)) return false;
+  if (v != buf) memcpy(buf, v, len);
   buf[len] = '\0';
   return true;
 }
 
 int64_t iso__amount_of(const iso_msg *m) {
-  char a[16];
-  if (!iso__field_str(m, 4, a, sizeof a) || strlen(a) != 12) return -1;
+  char buf[16];
+  const char *a;
+  size_t len;
+  if (!iso__field_view(m, 4, buf, sizeof buf, &a, &len) || len != 12) return -1;
   int64_t v = 0;
   for (int i = 0; i < 12; i++) {
     if (a[i] < '0' || a[i] > '9') return -1;

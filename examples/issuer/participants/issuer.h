@@ -210,6 +210,14 @@ extern const iso_participant iso__p_fields, iso__p_route, iso__p_card,
  *  absent or too long. */
 bool iso__field_str(const iso_msg *m, int field, char *buf, size_t cap);
 
+/** A field's characters without copying them when the message holds them
+ *  as such: *value points into m (valid while m is unchanged) or, when the
+ *  field needs decoding, into buf (cap bytes); *len characters, not
+ *  NUL-terminated.  False when absent or cap - 1 characters or more (as
+ *  iso__field_str). */
+bool iso__field_view(const iso_msg *m, int field, char *buf, size_t cap, const char **value,
+                     size_t *len);
+
 /** DE 4 as minor units; -1 when absent or not 12 digits. */
 int64_t iso__amount_of(const iso_msg *m);
 
