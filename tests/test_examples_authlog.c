@@ -301,14 +301,14 @@ static void test_reversal_of_evicted_original(void **state) {
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 1);
-  assert_int_equal(atomic_load(&w->issuer.counters.refunds), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 1);
 
   /* A second reversal: the original is back in the log, reversed. */
   assert_int_equal(iso__build_reversal(&rev, &orig, "0420", stan++), 0);
   iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), opening);
-  assert_int_equal(atomic_load(&w->issuer.counters.reversal_repeated), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_REPEATED), 1);
 
   /* Evicted again: the journal holds the committed reversal (found among
    * the terminal's transactions since the original: it has no DE 37); no
@@ -320,8 +320,8 @@ static void test_reversal_of_evicted_original(void **state) {
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 2);
-  assert_int_equal(atomic_load(&w->issuer.counters.reversal_repeated), 2);
-  assert_int_equal(atomic_load(&w->issuer.counters.refunds), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_REPEATED), 2);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 1);
 
   /* Named by DE 37 + DE 41 only (no DE 90). */
   auth(w, &orig, 9, 700, stan++);
@@ -332,7 +332,7 @@ static void test_reversal_of_evicted_original(void **state) {
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 9), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 3);
-  assert_int_equal(atomic_load(&w->issuer.counters.refunds), 2);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 2);
   /* ... and its repeat by DE 90, once evicted again, finds the DE 37
    * reversal in the journal. */
   push_out(w, &stan);
@@ -340,7 +340,7 @@ static void test_reversal_of_evicted_original(void **state) {
   iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 9), opening);
-  assert_int_equal(atomic_load(&w->issuer.counters.refunds), 2);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 2);
 
   /* Never authorized (declined 51, so journaled without a hold): the
    * journal has no original; acknowledged without effect. */
@@ -356,7 +356,7 @@ static void test_reversal_of_evicted_original(void **state) {
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 10), opening);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_missed), 1);
-  assert_int_equal(atomic_load(&w->issuer.counters.reversal_unknown), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_UNKNOWN), 1);
 
   /* Balances rebuilt from the journal agree with the live ones. */
   iso__issuer re;
@@ -388,7 +388,7 @@ static void test_without_journal_evicted_is_unknown(void **state) {
   iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000 - 1000);
-  assert_int_equal(atomic_load(&w->issuer.counters.reversal_unknown), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_UNKNOWN), 1);
   assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 0);
   iso_msg_cleanup(&orig);
   iso_msg_cleanup(&rev);

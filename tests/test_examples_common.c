@@ -1,7 +1,8 @@
 /*
  * tests/test_examples_common.c -- the code the example programs share:
  * Luhn and the card book (built-in, files, lookup, expiry), option parsers,
- * latency percentiles, the text buffer and decimal digits.
+ * latency percentiles, the text buffer, decimal digits and per-thread
+ * tallies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -20,6 +22,7 @@
 #include "examples/common/cards.h"
 #include "examples/common/digits.h"
 #include "examples/common/latency.h"
+#include "examples/common/tally.h"
 #include "examples/common/text.h"
 #include "isoflow/error.h"
 
@@ -259,13 +262,76 @@ static void test_digits(void **state) {
   assert_int_equal(v, 7); /* untouched by every refusal */
 }
 
+/* ---- per-thread tallies ---------------------------------------------------- */
+
+typedef struct tally_job {
+  iso__tally *t;
+  unsigned rounds;
+} tally_job;
+
+static void *tally_worker(void *data) {
+  tally_job *j = data;
+  for (unsigned i = 0; i < j->rounds; i++) {
+    iso__tally_add(j->t, 0, 1);
+    iso__tally_add(j->t, 2, 3);
+  }
+  return NULL;
+}
+
+static void test_tally(void **state) {
+  (void)state;
+  iso__tally t;
+  assert_int_equal(iso__tally_init(&t, 3), 0);
+  assert_int_equal(iso__tally_sum(&t, 0), 0);
+  assert_int_equal(iso__tally_threads(&t), 0); /* no block before a thread counts */
+  iso__tally_add(&t, 1, 5);
+  iso__tally_add(&t, 1, 2);
+  assert_int_equal(iso__tally_sum(&t, 1), 7);
+  assert_int_equal(iso__tally_threads(&t), 1);
+  /* Two threads counting at once: each writes its own block, the sums are
+   * exact once they are done. */
+  enum { THREADS = 2, ROUNDS = 100000 };
+  pthread_t th[THREADS];
+  tally_job job = {&t, ROUNDS};
+  for (int i = 0; i < THREADS; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, tally_worker, &job), 0);
+  for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+  assert_int_equal(iso__tally_sum(&t, 0), THREADS * ROUNDS);
+  assert_int_equal(iso__tally_sum(&t, 1), 7);
+  assert_int_equal(iso__tally_sum(&t, 2), 3 * THREADS * ROUNDS);
+  assert_int_equal(iso__tally_threads(&t), 1 + THREADS);
+  /* More tallies than the per-thread cache holds, used in turn: each
+   * thread keeps finding the one block it made in each. */
+  iso__tally many[11];
+  for (int i = 0; i < 11; i++) assert_int_equal(iso__tally_init(&many[i], 1), 0);
+  for (int round = 0; round < 3; round++)
+    for (int i = 0; i < 11; i++) iso__tally_add(&many[i], 0, (uint64_t)i);
+  for (int i = 0; i < 11; i++) {
+    assert_int_equal(iso__tally_sum(&many[i], 0), 3 * (uint64_t)i);
+    assert_int_equal(iso__tally_threads(&many[i]), 1);
+    iso__tally_free(&many[i]);
+  }
+  iso__tally_add(&t, 1, 1); /* t's block, found again after the others */
+  assert_int_equal(iso__tally_sum(&t, 1), 8);
+  assert_int_equal(iso__tally_threads(&t), 1 + THREADS);
+  iso__tally_free(&t);
+  /* A new tally (perhaps at the same address) starts from zero: a thread's
+   * cache never hands it a freed tally's block. */
+  assert_int_equal(iso__tally_init(&t, 3), 0);
+  iso__tally_add(&t, 1, 1);
+  assert_int_equal(iso__tally_sum(&t, 1), 1);
+  assert_int_equal(iso__tally_threads(&t), 1);
+  assert_non_null(iso__tally_mine(&t));
+  iso__tally_free(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_luhn),     cmocka_unit_test(test_builtin_book),
       cmocka_unit_test(test_card_file), cmocka_unit_test(test_expiry),
       cmocka_unit_test(test_hostport), cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_latency),  cmocka_unit_test(test_text),
-      cmocka_unit_test(test_digits),
+      cmocka_unit_test(test_digits),   cmocka_unit_test(test_tally),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

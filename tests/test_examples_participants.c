@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
 #include <cmocka.h>
 
 #include "examples/common/cards.h"
@@ -48,7 +49,7 @@ static void test_approval(void **state) {
   assert_string_equal(a.rc, "00");
   assert_int_equal(strlen(a.auth_code), 6);
   assert_int_equal(iso__issuer_available(&w->issuer, 3), 500000 - 12345);
-  assert_int_equal(atomic_load(&w->issuer.counters.captures), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_CAPTURES), 1);
 
   /* A financial request (0200) is handled the same way. */
   assert_int_equal(iso_msg_set_mti(&m, "0200"), 0);
@@ -135,7 +136,7 @@ static void test_duplicate_runs_once(void **state) {
   assert_int_equal(b.status, ISO_E_DUPLICATE);
   assert_string_equal(b.mti, "0110");
   assert_int_equal(iso__issuer_available(&w->issuer, 7), 500000 - 1000);
-  assert_int_equal(atomic_load(&w->issuer.counters.holds), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_HOLDS), 1);
   iso_msg_cleanup(&m);
 }
 
@@ -165,7 +166,7 @@ static void test_reversals(void **state) {
   assert_string_equal(a.mti, "0430");
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 8), 500000);
-  assert_int_equal(atomic_load(&w->issuer.counters.reversal_repeated), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_REPEATED), 1);
 
   /* By DE 37 + DE 41 when DE 90 names nothing known. */
   iw_auth_request(&orig, 9, 700, 33);
@@ -175,7 +176,7 @@ static void test_reversals(void **state) {
   iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 9), 500000);
-  assert_int_equal(atomic_load(&w->issuer.counters.refunds), 2);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 2);
 
   /* Unknown original: acknowledged, nothing changes. */
   iw_auth_request(&orig, 10, 700, 35);
@@ -183,7 +184,7 @@ static void test_reversals(void **state) {
   iw_submit(w, &rev, &a);
   assert_string_equal(a.rc, "00");
   assert_int_equal(iso__issuer_available(&w->issuer, 10), 500000);
-  assert_int_equal(atomic_load(&w->issuer.counters.reversal_unknown), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_UNKNOWN), 1);
 
   /* A reversal advice and its repeat (0421, same key): the repeat is
    * answered from the advice, nothing is refunded twice. */
@@ -194,13 +195,13 @@ static void test_reversals(void **state) {
   iw_submit(w, &rev, &a);
   assert_string_equal(a.mti, "0430");
   assert_int_equal(iso__issuer_available(&w->issuer, 12), 500000);
-  uint64_t refunds = atomic_load(&w->issuer.counters.refunds);
+  uint64_t refunds = iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS);
   assert_int_equal(iso_msg_set_mti(&rev, "0421"), 0);
   iw_submit(w, &rev, &a);
   assert_int_equal(a.status, ISO_E_DUPLICATE);
   assert_string_equal(a.mti, "0430");
   assert_string_equal(a.rc, "00");
-  assert_int_equal(atomic_load(&w->issuer.counters.refunds), refunds);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), refunds);
   assert_int_equal(iso__issuer_available(&w->issuer, 12), 500000);
 
   /* A reversal without DE 90 or DE 37 is a format error. */
@@ -367,6 +368,46 @@ static void test_field_views(void **state) {
   iso_msg_cleanup(&m);
 }
 
+/* Authorization codes: each loop takes a batch of the shared sequence at a
+ * time; codes handed out on two threads at once never repeat (until the
+ * six digits wrap). */
+typedef struct code_job {
+  iso__issuer *is;
+  uint32_t codes[2500];
+} code_job;
+
+static void *take_codes(void *data) {
+  code_job *j = data;
+  for (size_t i = 0; i < sizeof j->codes / sizeof j->codes[0]; i++)
+    j->codes[i] = iso__issuer_next_auth_code(j->is);
+  return NULL;
+}
+
+static int by_value(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void test_auth_codes(void **state) {
+  world *w = *state;
+  static code_job jobs[2];
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) {
+    jobs[i].is = &w->issuer;
+    assert_int_equal(pthread_create(&th[i], NULL, take_codes, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  /* within a thread: consecutive inside a batch */
+  assert_int_equal(jobs[0].codes[1], jobs[0].codes[0] + 1);
+  static uint32_t all[5000];
+  memcpy(all, jobs[0].codes, sizeof jobs[0].codes);
+  memcpy(all + 2500, jobs[1].codes, sizeof jobs[1].codes);
+  qsort(all, 5000, sizeof all[0], by_value);
+  for (size_t i = 1; i < 5000; i++) assert_true(all[i] != all[i - 1]);
+  /* every code came from the shared sequence, which moved past them all */
+  assert_true(atomic_load(&w->issuer.next_auth_code) > all[4999]);
+}
+
 static void test_request_kinds(void **state) {
   (void)state;
   assert_int_equal(iso__request_kind_of("0100"), ISO__KIND_AUTHORIZATION);
@@ -390,6 +431,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
       cmocka_unit_test(test_request_kinds),
       cmocka_unit_test_setup_teardown(test_field_views, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_auth_codes, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

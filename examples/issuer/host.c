@@ -37,8 +37,9 @@ static void count_answer(const char *request_mti, const iso_msg *response,
   (void)request_mti;
   iss_app *app = data;
   if (!response) return;
-  atomic_fetch_add_explicit(&app->answers[mti_slot(iso_msg_mti(response))][rc_slot(response_code)],
-                            1, memory_order_relaxed);
+  iso__tally_add(&app->answers,
+                 (size_t)(mti_slot(iso_msg_mti(response)) * ISS_RC_SLOTS + rc_slot(response_code)),
+                 1);
 }
 
 void iss_host_options(iss_app *app, iso_flow_serve_opts *o) {

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "examples/common/tally.h"
 #include "examples/common/text.h"
 #include "examples/issuer/participants/issuer.h"
 #include "isoflow/conn.h"
@@ -41,8 +42,9 @@ struct iss_app {
 #ifdef ISOFLOW_HAVE_JOURNAL
   iso_journal_db *journal;
 #endif
-  _Atomic uint64_t answers[ISS_MTI_SLOTS][ISS_RC_SLOTS]; /* by response
-                                                            MTI and DE 39 */
+  iso__tally answers; /* by response MTI and DE 39: counter
+                         m * ISS_RC_SLOTS + r, per worker thread (made
+                         in start-up, before serving) */
   atomic_bool ready;
   uint64_t rebuilt, recovered; /* start-up: history applied, tx finished */
 };

@@ -163,6 +163,8 @@ static int build(iss_app *app, const options *o) {
     return bad("card book", "(out of memory)");
   }
   if (iso__issuer_init(&app->issuer, &app->book) < 0) return bad("issuer", "(out of memory)");
+  if (iso__tally_init(&app->answers, ISS_MTI_SLOTS * ISS_RC_SLOTS) < 0)
+    return bad("issuer", "(out of memory)");
   if (o->authlog_size) app->issuer.log.limit = (size_t)o->authlog_size;
   iso_flow_config fc;
   iso_flow_config_init(&fc);
@@ -196,6 +198,7 @@ static void teardown(iss_app *app, iso_tls *tls) {
 #endif
   iso_flow_free(app->flow);
   app->flow = NULL;
+  iso__tally_free(&app->answers);
   iso__issuer_free(&app->issuer);
   iso__card_book_free(&app->book);
   iso_spec_free(app->spec);

@@ -1,7 +1,7 @@
 /*
  * examples/issuer/metrics.c -- what the issuer's admin endpoint shows.
  * Runs on the endpoint's thread and reads only what is safe from any
- * thread: the answer counters (relaxed atomics), the flow's merged
+ * thread: the answer and issuer counters (per-thread tallies, summed), the flow's merged
  * statistics and profile, the server's and the journal's counters.  The
  * server is closed only after the endpoint has stopped.
  */
@@ -30,7 +30,7 @@ static void answers(iss_app *app, iso__text *out) {
   uint64_t sums[ISS_MTI_SLOTS][ISS_RC_SLOTS];
   for (int m = 0; m < ISS_MTI_SLOTS; m++)
     for (int r = 0; r < ISS_RC_SLOTS; r++)
-      sums[m][r] = atomic_load_explicit(&app->answers[m][r], memory_order_relaxed);
+      sums[m][r] = iso__tally_sum(&app->answers, (size_t)(m * ISS_RC_SLOTS + r));
   uint64_t malformed = 0, dropped = 0, unsendable = 0;
   if (app->server) {
     malformed = iso_flow_server_unreadable(app->server);
@@ -84,22 +84,25 @@ static void flow_stats(iss_app *app, iso__text *out) {
 }
 
 static void issuer_counters(iss_app *app, iso__text *out) {
-  iso__issuer_counters *c = &app->issuer.counters;
+  iso__issuer *is = &app->issuer;
   iso__metric_help(out, "isoflow_issuer_account_total", "counter",
                    "Account operations: holds, captures, releases, refunds.");
-  iso__metric(out, "isoflow_issuer_account_total", "op=\"hold\"", (double)atomic_load(&c->holds));
-  iso__metric(out, "isoflow_issuer_account_total", "op=\"capture\"",
-              (double)atomic_load(&c->captures));
-  iso__metric(out, "isoflow_issuer_account_total", "op=\"release\"",
-              (double)atomic_load(&c->releases));
-  iso__metric(out, "isoflow_issuer_account_total", "op=\"refund\"",
-              (double)atomic_load(&c->refunds));
+  static const struct {
+    const char *labels;
+    iso__issuer_counter which;
+  } account[] = {{"op=\"hold\"", ISO__COUNT_HOLDS},
+                 {"op=\"capture\"", ISO__COUNT_CAPTURES},
+                 {"op=\"release\"", ISO__COUNT_RELEASES},
+                 {"op=\"refund\"", ISO__COUNT_REFUNDS}};
+  for (size_t i = 0; i < sizeof account / sizeof account[0]; i++)
+    iso__metric(out, "isoflow_issuer_account_total", account[i].labels,
+                (double)iso__issuer_count(is, account[i].which));
   iso__metric_help(out, "isoflow_issuer_reversals_without_effect_total", "counter",
                    "Reversals acknowledged with no effect, by why.");
   iso__metric(out, "isoflow_issuer_reversals_without_effect_total", "why=\"unknown\"",
-              (double)atomic_load(&c->reversal_unknown));
+              (double)iso__issuer_count(is, ISO__COUNT_REVERSAL_UNKNOWN));
   iso__metric(out, "isoflow_issuer_reversals_without_effect_total", "why=\"already\"",
-              (double)atomic_load(&c->reversal_repeated));
+              (double)iso__issuer_count(is, ISO__COUNT_REVERSAL_REPEATED));
 }
 
 /* The sum of every card's available balance, and of the opening ones: a

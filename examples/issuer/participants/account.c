@@ -32,7 +32,7 @@ static int account_prepare(iso_tx *tx, void *data) {
     iso__account_credit(is, card, amount);
     return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
   }
-  atomic_fetch_add(&is->counters.holds, 1);
+  iso__issuer_count_add(is, ISO__COUNT_HOLDS);
   return ISO_PREPARED;
 }
 
@@ -43,7 +43,7 @@ static void account_commit(iso_tx *tx, void *data) {
   if (iso_tx_get_persistent(tx, ISO__CTX_HOLD, &value, &len) < 0) return;
   if (iso_tx_is_recovery(tx)) {
     if (iso__issuer_apply_capture(is, iso_tx_request(tx), value, len) == 0)
-      atomic_fetch_add(&is->counters.captures, 1);
+      iso__issuer_count_add(is, ISO__COUNT_CAPTURES);
     return;
   }
   uint32_t card;
@@ -56,7 +56,7 @@ static void account_commit(iso_tx *tx, void *data) {
   /* Out of memory here costs only the ability to reverse this one by log
    * lookup; the capture itself (the balance) already stands. */
   iso__auth_log_add(&is->log, &e);
-  atomic_fetch_add(&is->counters.captures, 1);
+  iso__issuer_count_add(is, ISO__COUNT_CAPTURES);
 }
 
 static void account_abort(iso_tx *tx, void *data) {
@@ -69,7 +69,7 @@ static void account_abort(iso_tx *tx, void *data) {
   if (iso_tx_get_persistent(tx, ISO__CTX_HOLD, &value, &len) < 0) return;
   if (iso__issuer_card_value(is, value, len, &card, &amount)) return;
   iso__account_credit(is, card, amount);
-  atomic_fetch_add(&is->counters.releases, 1);
+  iso__issuer_count_add(is, ISO__COUNT_RELEASES);
 }
 
 const iso_participant iso__p_account = {.name = "account",

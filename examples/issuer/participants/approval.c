@@ -12,7 +12,7 @@ static int approval_prepare(iso_tx *tx, void *data) {
   iso__issuer *is = data;
   if (iso__request_kind_of(iso_msg_mti(iso_tx_request(tx))) == ISO__KIND_AUTHORIZATION) {
     char code[8];
-    iso__digits_fixed(code, atomic_fetch_add(&is->next_auth_code, 1), 6);
+    iso__digits_fixed(code, iso__issuer_next_auth_code(is), 6);
     if (iso_msg_set_copy(iso_tx_response(tx), 38, code, 6) < 0)
       return ISO_ABORTED | ISO_NO_JOIN | ISO_READONLY;
   }

@@ -36,6 +36,11 @@ int iso__issuer_init(iso__issuer *is, const iso__card_book *book) {
     free(is->available);
     return rc;
   }
+  if ((rc = iso__tally_init(&is->tally, ISO__TALLY_SLOTS)) < 0) {
+    iso__auth_log_free(&is->log);
+    free(is->available);
+    return rc;
+  }
   time_t now = time(NULL);
   struct tm tm;
   gmtime_r(&now, &tm);
@@ -48,6 +53,29 @@ void iso__issuer_free(iso__issuer *is) {
   free(is->available);
   is->available = NULL;
   iso__auth_log_free(&is->log);
+  iso__tally_free(&is->tally);
+}
+
+uint64_t iso__issuer_count(iso__issuer *is, iso__issuer_counter which) {
+  return iso__tally_sum(&is->tally, which);
+}
+
+void iso__issuer_count_add(iso__issuer *is, iso__issuer_counter which) {
+  iso__tally_add(&is->tally, which, 1);
+}
+
+uint32_t iso__issuer_next_auth_code(iso__issuer *is) {
+  _Atomic uint64_t *mine = iso__tally_mine(&is->tally);
+  if (!mine) return atomic_fetch_add(&is->next_auth_code, 1);
+  uint64_t next = atomic_load_explicit(&mine[ISO__TALLY_CODE_NEXT], memory_order_relaxed);
+  uint64_t left = atomic_load_explicit(&mine[ISO__TALLY_CODE_LEFT], memory_order_relaxed);
+  if (!left) {
+    next = atomic_fetch_add(&is->next_auth_code, ISO__AUTH_CODE_BATCH);
+    left = ISO__AUTH_CODE_BATCH;
+  }
+  atomic_store_explicit(&mine[ISO__TALLY_CODE_NEXT], next + 1, memory_order_relaxed);
+  atomic_store_explicit(&mine[ISO__TALLY_CODE_LEFT], left - 1, memory_order_relaxed);
+  return (uint32_t)next;
 }
 
 int64_t iso__issuer_available(const iso__issuer *is, uint32_t card) {

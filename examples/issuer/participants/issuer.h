@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "examples/common/cards.h"
+#include "examples/common/tally.h"
 #include "isoflow/flow.h"
 
 /** The kind of a request, as the route selector sees it. */
@@ -145,10 +146,28 @@ typedef struct iso__original_keys {
   iso__auth_entry by_de90, by_rrn;
 } iso__original_keys;
 
-/** Counters the participants keep (read by the admin endpoint). */
+/** Counters the participants keep per thread (iso__issuer_count reads
+ *  them), and the per-thread state of authorization codes. */
+typedef enum iso__issuer_counter {
+  ISO__COUNT_HOLDS,
+  ISO__COUNT_CAPTURES,
+  ISO__COUNT_RELEASES,
+  ISO__COUNT_REFUNDS,
+  ISO__COUNT_REVERSAL_UNKNOWN,  /* reversals without effect: no original */
+  ISO__COUNT_REVERSAL_REPEATED, /* ... and of one reversed already */
+  ISO__COUNT_KINDS,
+  /* not counts: a thread's next authorization code and how many of the
+   * codes it took from the shared sequence are left */
+  ISO__TALLY_CODE_NEXT = ISO__COUNT_KINDS,
+  ISO__TALLY_CODE_LEFT,
+  ISO__TALLY_SLOTS
+} iso__issuer_counter;
+
+/** Authorization codes a loop takes from the shared sequence at a time. */
+#define ISO__AUTH_CODE_BATCH 1000u
+
+/** Counters of rare events, shared atomics (read by the admin endpoint). */
 typedef struct iso__issuer_counters {
-  _Atomic uint64_t holds, captures, releases, refunds;
-  _Atomic uint64_t reversal_unknown, reversal_repeated;
   /* Originals not in the log, looked up in the journal: found (back in the
    * log), not there, the journal failing (the reversal declined "96"). */
   _Atomic uint64_t journal_found, journal_missed, journal_lookup_failures;
@@ -164,9 +183,11 @@ typedef struct iso__issuer {
                                   reversal of an original evicted from the
                                   log is acknowledged without effect */
   iso__issuer_counters counters;
+  iso__tally tally;            /* iso__issuer_count, per thread */
   char yymm_now[5];            /* for expiry checks; set by init, may be
                                   changed (tests) */
-  _Atomic uint32_t next_auth_code;
+  _Atomic uint32_t next_auth_code; /* the shared sequence, taken by
+                                      ISO__AUTH_CODE_BATCH */
 } iso__issuer;
 
 /** iso__issuer_init -- balances at their opening values, an empty log, the
@@ -175,6 +196,17 @@ int iso__issuer_init(iso__issuer *is, const iso__card_book *book);
 
 /** iso__issuer_free -- releases what init allocated. */
 void iso__issuer_free(iso__issuer *is);
+
+/** iso__issuer_count -- a counter summed over the threads (any thread). */
+uint64_t iso__issuer_count(iso__issuer *is, iso__issuer_counter which);
+
+/** iso__issuer_count_add -- adds 1 to a counter, in the calling thread's
+ *  block. */
+void iso__issuer_count_add(iso__issuer *is, iso__issuer_counter which);
+
+/** iso__issuer_next_auth_code -- the next authorization code number (six
+ *  digits are taken from it), from the calling thread's batch. */
+uint32_t iso__issuer_next_auth_code(iso__issuer *is);
 
 /** iso__issuer_available -- a card's available balance (minor units). */
 int64_t iso__issuer_available(const iso__issuer *is, uint32_t card);

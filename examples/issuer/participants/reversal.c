@@ -28,11 +28,11 @@ static int reversal_prepare(iso_tx *tx, void *data) {
   iso__auth_entry *orig;
   iso__auth_claim c = iso__auth_log_claim(&is->log, &k, &orig);
   if (c == ISO__CLAIM_UNKNOWN) {
-    atomic_fetch_add(&is->counters.reversal_unknown, 1);
+    iso__issuer_count_add(is, ISO__COUNT_REVERSAL_UNKNOWN);
     return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
   }
   if (c == ISO__CLAIM_ALREADY) {
-    atomic_fetch_add(&is->counters.reversal_repeated, 1);
+    iso__issuer_count_add(is, ISO__COUNT_REVERSAL_REPEATED);
     return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
   }
   char value[48];
@@ -53,14 +53,14 @@ static void reversal_commit(iso_tx *tx, void *data) {
   iso__auth_entry *orig = iso_tx_get(tx, ISO__CTX_ORIGINAL);
   if (iso_tx_is_recovery(tx) || !orig) {
     if (iso__issuer_apply_refund(is, iso_tx_request(tx), value, len) == 0)
-      atomic_fetch_add(&is->counters.refunds, 1);
+      iso__issuer_count_add(is, ISO__COUNT_REFUNDS);
     return;
   }
   uint32_t card = orig->card;
   int64_t amount = orig->amount;
   iso__auth_log_settle(&is->log, orig, true); /* orig may be freed */
   iso__account_credit(is, card, amount);
-  atomic_fetch_add(&is->counters.refunds, 1);
+  iso__issuer_count_add(is, ISO__COUNT_REFUNDS);
 }
 
 static void reversal_abort(iso_tx *tx, void *data) {
