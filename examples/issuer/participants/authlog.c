@@ -215,21 +215,15 @@ static int reserve_held(iso__auth_log *log) {
   return 0;
 }
 
-/* A key's two hashes, computed before the lock is taken; rrn 0 when the
- * entry has no DE 37. */
-typedef struct key_hashes {
-  uint32_t rrn, stan;
-} key_hashes;
-
-static key_hashes hashes_of(const iso__auth_entry *e) {
-  key_hashes h = {.stan = stan_hash(e)};
+static iso__auth_hashes hashes_of(const iso__auth_entry *e) {
+  iso__auth_hashes h = {.stan = stan_hash(e)};
   if (e->rrn[0]) h.rrn = rrn_hash(e) | 1u; /* never 0: "no DE 37" */
   return h;
 }
 
 /* Starts loading the buckets a key will probe; the tables are read without
  * the lock, so only once they exist (they never move afterwards). */
-static void prefetch_key(const iso__auth_log *log, key_hashes h) {
+static void prefetch_key(const iso__auth_log *log, iso__auth_hashes h) {
   size_t buckets = atomic_load_explicit(&log->buckets, memory_order_acquire);
   if (!buckets) return;
   __builtin_prefetch(&log->by_stan[h.stan & (buckets - 1)]);
@@ -238,7 +232,7 @@ static void prefetch_key(const iso__auth_log *log, key_hashes h) {
 
 /* Puts a copy of e into the log (locked), evicting the oldest when full.
  * An evicted entry that a reversal holds moves to the held list. */
-static int insert(iso__auth_log *log, const iso__auth_entry *e, key_hashes h) {
+static int insert(iso__auth_log *log, const iso__auth_entry *e, iso__auth_hashes h) {
   int rc = grow(log);
   if (rc < 0) return rc;
   /* Every step that can fail comes before the log changes. */
@@ -308,7 +302,7 @@ static iso__auth_entry *find_hashed(iso__auth_log *log, const iso__auth_entry *k
 
 static iso__auth_entry *find(iso__auth_log *log, const iso__auth_entry *key, bool by_rrn) {
   if (by_rrn && !key->rrn[0]) return NULL;
-  key_hashes h = hashes_of(key);
+  iso__auth_hashes h = hashes_of(key);
   return find_hashed(log, key, by_rrn, by_rrn ? h.rrn : h.stan);
 }
 
@@ -319,9 +313,17 @@ static iso__auth_entry *find_original(iso__auth_log *log, const iso__original_ke
   return e;
 }
 
-int iso__auth_log_add(iso__auth_log *log, const iso__auth_entry *e) {
-  key_hashes h = hashes_of(e);
+iso__auth_hashes iso__auth_log_hashes(const iso__auth_log *log, const iso__auth_entry *e) {
+  iso__auth_hashes h = hashes_of(e);
   prefetch_key(log, h);
+  return h;
+}
+
+int iso__auth_log_add(iso__auth_log *log, const iso__auth_entry *e) {
+  return iso__auth_log_add_hashed(log, e, iso__auth_log_hashes(log, e));
+}
+
+int iso__auth_log_add_hashed(iso__auth_log *log, const iso__auth_entry *e, iso__auth_hashes h) {
   pthread_mutex_lock(&log->lock);
   /* The same authorization (DE 41, 11, 7 and 37 all equal) is there
    * already when a reversal brought it from the journal between its
@@ -334,7 +336,7 @@ int iso__auth_log_add(iso__auth_log *log, const iso__auth_entry *e) {
 }
 
 int iso__auth_log_admit(iso__auth_log *log, const iso__auth_entry *e) {
-  key_hashes h = hashes_of(e);
+  iso__auth_hashes h = hashes_of(e);
   pthread_mutex_lock(&log->lock);
   int rc = 0;
   if (!find_hashed(log, e, false, h.stan) && !(h.rrn && find_hashed(log, e, true, h.rrn)))

@@ -288,6 +288,18 @@ void iso__auth_log_free(iso__auth_log *log);
  *  already there (admitted from the journal by a reversal).  0 or
  *  ISO_E_NOMEM. */
 int iso__auth_log_add(iso__auth_log *log, const iso__auth_entry *e);
+/** An entry's two key hashes (rrn 0 when it has no DE 37). */
+typedef struct iso__auth_hashes {
+  uint32_t rrn, stan;
+} iso__auth_hashes;
+/** iso__auth_log_hashes -- e's key hashes, and starts loading the buckets
+ *  they lead to (no lock: the tables never move once made), so that the
+ *  caller can overlap those cache misses with other work before
+ *  iso__auth_log_add_hashed. */
+iso__auth_hashes iso__auth_log_hashes(const iso__auth_log *log, const iso__auth_entry *e);
+/** iso__auth_log_add_hashed -- iso__auth_log_add with e's hashes from
+ *  iso__auth_log_hashes (of the same identity fields). */
+int iso__auth_log_add_hashed(iso__auth_log *log, const iso__auth_entry *e, iso__auth_hashes h);
 /** Adds `e` unless an entry with its identity (DE 41 + DE 37, or DE 41 +
  *  DE 11 + DE 7) is already there: an original found in the journal.
  *  0 or ISO_E_NOMEM. */
