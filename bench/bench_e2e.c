@@ -19,7 +19,8 @@
  *                     e2e.rate_at_50k, the rate achieved)
  *
  * Both programs share the machine's cores, as they would on one host; the
- * figures are those of the pair.  Amounts are 0.01 to 1.00 so balances
+ * figures are those of the pair.  The issuer runs its default number of
+ * worker loops (printed as e2e.issuer.loops; E2E_THREADS=N asks for N).  Amounts are 0.01 to 1.00 so balances
  * last the whole run and nearly every authorization is approved (a hold, a
  * capture, a journal write).  --quick: shorter runs.
  */
@@ -53,13 +54,21 @@ static void find_bin_dir(void) {
   if (slash) *slash = '\0';
 }
 
-/* Starts the issuer with its stdout on a pipe; returns its pid and port. */
-static pid_t start_issuer(int *port) {
+/* Starts the issuer with its stdout on a pipe; returns its pid and port
+ * and the number of worker loops it runs. */
+static pid_t start_issuer(int *port, int *loops) {
   char prog[4200], journal[128];
   snprintf(prog, sizeof prog, "%s/isoflow-issuer", bin_dir);
   snprintf(journal, sizeof journal, "%s/issuer.db", work);
-  char *argv[] = {prog, "--listen", "127.0.0.1:0", "--threads", "2", "--journal", journal,
-                  "--max-in-flight", "100000", NULL};
+  char *argv[12] = {prog, "--listen", "127.0.0.1:0", "--journal", journal,
+                    "--max-in-flight", "100000", NULL};
+  /* The issuer's own default worker loops unless E2E_THREADS says. */
+  const char *threads = getenv("E2E_THREADS");
+  if (threads && *threads) {
+    argv[7] = "--threads";
+    argv[8] = (char *)threads;
+    argv[9] = NULL;
+  }
   int out[2];
   if (pipe(out) < 0) die("pipe");
   posix_spawn_file_actions_t fa;
@@ -73,8 +82,11 @@ static pid_t start_issuer(int *port) {
   FILE *f = fdopen(out[0], "r");
   char line[256];
   *port = 0;
-  while (fgets(line, sizeof line, f))
+  *loops = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "worker loops: %d", loops) == 1) continue;
     if (sscanf(line, "listening on 127.0.0.1:%d", port) == 1) break;
+  }
   fclose(f); /* the issuer's later lines go to a closed pipe: it ignores SIGPIPE */
   if (*port <= 0) die("the issuer did not start");
   return pid;
@@ -151,8 +163,9 @@ int main(int argc, char **argv) {
   snprintf(work, sizeof work, "/tmp/isoflow-bench-e2e.XXXXXX");
   if (!mkdtemp(work)) die("mkdtemp");
   signal(SIGPIPE, SIG_IGN);
-  int port;
-  pid_t issuer = start_issuer(&port);
+  int port, loops;
+  pid_t issuer = start_issuer(&port, &loops);
+  printf("bench: e2e.issuer.loops %d loops\n", loops);
   char json[4096], args[256];
 
   /* Warm up (connections, page cache, the journal's first pages). */

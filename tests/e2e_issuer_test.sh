@@ -5,7 +5,8 @@
 # balance, a reversal releasing its amount, a restart with balances and
 # repeats answered from the journal, network messages, the admin
 # endpoint's answers, a load run with repeats and reversals, a clean stop
-# on SIGTERM, and overload declines (91).  Balances are observed through
+# on SIGTERM, overload declines (91) and the default number of worker
+# loops (one per core less one).  Balances are observed through
 # approvals and declines on card 98 of the built-in book (opening balance
 # 50.00).
 set -euo pipefail
@@ -18,6 +19,7 @@ pan1=4000000000000010
 
 start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 2 \
   --journal "$e2e_work/issuer.db"
+grep -q '^worker loops: 2$' "$e2e_work/iss.out" || fail "--threads 2: $(cat "$e2e_work/iss.out")"
 
 # Approval, its repeat (answered from the original), then the balance.
 a=$(send "$iss_port" "$(auth 0100 $pan98 3000 000001)")
@@ -141,9 +143,13 @@ stop_prog "$iss_pid"
 grep -q '^stopped' "$e2e_work/iss.out" || fail "no clean stop"
 
 # Overload: past --max-in-flight, requests are declined 91 at once, never
-# queued; everything is still answered.
-start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 --threads 1 \
+# queued; everything is still answered.  Without --threads the issuer runs
+# one worker loop per core less one (at least one) and says how many.
+start_prog iss isoflow-issuer --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
   --journal "$e2e_work/overload.db" --max-in-flight 2
+cores=$(getconf _NPROCESSORS_ONLN)
+loops=$(( cores <= 2 ? 1 : (cores - 1 > 64 ? 64 : cores - 1) ))
+grep -q "^worker loops: $loops\$" "$e2e_work/iss.out" || fail "default loops: $(cat "$e2e_work/iss.out")"
 out=$(timeout 60 "$bin/isoflow-acquirer" --connect "127.0.0.1:$iss_port" -n 2000 \
   --connections 4 --concurrency 256 --json --seed 11)
 grep -q '"91":[1-9]' <<<"$out" || fail "no overload decline: $out"

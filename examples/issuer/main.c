@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "examples/common/admin.h"
 #include "examples/common/args.h"
@@ -29,7 +30,8 @@ static void usage(FILE *out) {
       "book, every transaction journaled.  docs/issuer.md explains the flow.\n"
       "\n"
       "  --listen HOST:PORT    where to listen (port 0: any free port)\n"
-      "  --threads N           worker loops (default 2)\n"
+      "  --threads N           worker loops (default: one per core less one,\n"
+      "                        left to the journal's writer; at least 1)\n"
       "  --spec NAME|FILE      (default iso87a-bbitmap)\n"
       "  --frame KIND          len2, len4, ascii4, bcd2 (default len2)\n"
       "  --journal FILE        SQLite journal (default ./isoflow-issuer.db);\n"
@@ -206,8 +208,18 @@ static void teardown(iss_app *app, iso_tls *tls) {
   iso_tls_free(tls);
 }
 
+/* Worker loops by default: one per core less the one the journal's writer
+ * needs (it spends about half what the loops spend on each transaction,
+ * and every decision waits for it), at least one (docs/issuer.md,
+ * "Threads": on 2 cores one loop is faster than two). */
+static unsigned default_threads(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores <= 2) return 1;
+  return cores - 1 > 64 ? 64 : (unsigned)(cores - 1);
+}
+
 int main(int argc, char **argv) {
-  options o = {.threads = 2, .spec = "iso87a-bbitmap", .frame = "len2",
+  options o = {.threads = default_threads(), .spec = "iso87a-bbitmap", .frame = "len2",
                .journal = "./isoflow-issuer.db", .sync = "full", .read_timeout_ms = 60000};
   int rc = parse(argc, argv, &o);
   if (rc) return rc;
@@ -258,6 +270,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  printf("worker loops: %u\n", o.threads);
   iso__announce_listening(&o.listen, iso_flow_server_port(app.server), admin, "");
   atomic_store(&app.ready, true);
 
