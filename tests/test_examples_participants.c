@@ -368,6 +368,60 @@ static void test_field_views(void **state) {
   iso_msg_cleanup(&m);
 }
 
+/* The account's commit adds to the log what its prepare noted from the
+ * request (the capture context value); without it (no memory in prepare)
+ * commit reads the request instead: the same entry either way, so the
+ * authorization is reversed by DE 90 and by DE 37 alike and refunds the
+ * same amount to the same card. */
+static int drop_capture(iso_tx *tx, void *data) {
+  (void)data;
+  iso_tx_set(tx, ISO__CTX_CAPTURE, NULL, NULL); /* as if never made */
+  return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
+}
+
+static void capture_then_reverse(world *w, unsigned card, uint32_t stan, bool by_rrn) {
+  iso_msg orig, rev;
+  iso_msg_init(&orig, w->spec);
+  iso_msg_init(&rev, w->spec);
+  int64_t before = iso__issuer_available(&w->issuer, card);
+  iw_auth_request(&orig, card, 777, stan);
+  answer a;
+  iw_submit(w, &orig, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__issuer_available(&w->issuer, card), before - 777);
+  iso__auth_entry e;
+  iso__original_keys k;
+  iso__auth_entry_from(&e, &orig);
+  memset(&k, 0, sizeof k);
+  k.has_de90 = true;
+  k.by_de90 = e;
+  k.has_rrn = true;
+  k.by_rrn = e;
+  assert_true(iso__auth_log_has(&w->issuer.log, &k));
+  assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan + 1), 0);
+  if (by_rrn) iso_msg_unset(&rev, 90);
+  iw_submit(w, &rev, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__issuer_available(&w->issuer, card), before);
+  iso_msg_cleanup(&orig);
+  iso_msg_cleanup(&rev);
+}
+
+static void test_capture_with_and_without_note(void **state) {
+  world *w = *state;
+  capture_then_reverse(w, 21, 500, false);
+  capture_then_reverse(w, 22, 510, true);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 2);
+  static const iso_participant dropper = {.name = "drop-capture", .prepare = drop_capture};
+  world *bare = iw_world_new_with(NULL, &dropper);
+  capture_then_reverse(bare, 21, 500, false);
+  capture_then_reverse(bare, 22, 510, true);
+  assert_int_equal(iso__issuer_count(&bare->issuer, ISO__COUNT_CAPTURES), 2);
+  assert_int_equal(iso__issuer_count(&bare->issuer, ISO__COUNT_REFUNDS), 2);
+  assert_int_equal(bare->issuer.log.count, w->issuer.log.count);
+  iw_world_free(bare);
+}
+
 /* Authorization codes: each loop takes a batch of the shared sequence at a
  * time; codes handed out on two threads at once never repeat (until the
  * six digits wrap). */
@@ -432,6 +486,7 @@ int main(void) {
       cmocka_unit_test(test_request_kinds),
       cmocka_unit_test_setup_teardown(test_field_views, setup, teardown),
       cmocka_unit_test_setup_teardown(test_auth_codes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_capture_with_and_without_note, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,9 @@ static void open_journal(iw_world *w, const char *path) {
   w->issuer.journal = w->db;
 }
 
-iw_world *iw_world_new(const char *journal_path) {
+iw_world *iw_world_new(const char *journal_path) { return iw_world_new_with(journal_path, NULL); }
+
+iw_world *iw_world_new_with(const char *journal_path, const iso_participant *last) {
   iw_world *w = calloc(1, sizeof *w);
   assert_non_null(w);
   assert_int_equal(uv_loop_init(&w->loop), 0);
@@ -39,6 +41,7 @@ iw_world *iw_world_new(const char *journal_path) {
   cfg.name = "issuer";
   assert_int_equal(iso_flow_new(&cfg, &w->flow), 0);
   assert_int_equal(iso__issuer_flow_build(w->flow, &w->issuer), 0);
+  if (last) assert_int_equal(iso_flow_add(w->flow, last), 0);
   if (w->db) {
     iso_journal j;
     assert_int_equal(iso_journal_interface(w->db, &j), 0);

@@ -41,6 +41,10 @@ typedef struct iw_answer {
  * originals) and the flow.  Asserts every step; free with iw_world_free. */
 iw_world *iw_world_new(const char *journal_path);
 
+/* iw_world_new with one more participant at the end of the flow's main
+ * list (after decline), or none when last is NULL. */
+iw_world *iw_world_new_with(const char *journal_path, const iso_participant *last);
+
 /* Closes the flow's loop, frees the flow, closes the journal, frees the
  * issuer, the card book and w. */
 void iw_world_free(iw_world *w);

@@ -313,6 +313,12 @@ static iso__auth_entry *find_original(iso__auth_log *log, const iso__original_ke
   return e;
 }
 
+iso__auth_hashes iso__auth_hashes_of(const iso__auth_entry *e) { return hashes_of(e); }
+
+void iso__auth_log_prefetch(const iso__auth_log *log, iso__auth_hashes h) {
+  prefetch_key(log, h);
+}
+
 iso__auth_hashes iso__auth_log_hashes(const iso__auth_log *log, const iso__auth_entry *e) {
   iso__auth_hashes h = hashes_of(e);
   prefetch_key(log, h);

@@ -271,6 +271,7 @@ int iso__issuer_card_value(const iso__issuer *is, const void *value, size_t len,
 #define ISO__CTX_HOLD "hold"
 #define ISO__CTX_REFUND "refund"
 #define ISO__CTX_ORIGINAL "original"
+#define ISO__CTX_CAPTURE "capture" /* account: the log entry commit adds */
 
 /** Accounts: a hold takes `amount` off the available balance when it is
  *  there (true) and leaves it alone otherwise (false); release and refund
@@ -292,6 +293,11 @@ int iso__auth_log_add(iso__auth_log *log, const iso__auth_entry *e);
 typedef struct iso__auth_hashes {
   uint32_t rrn, stan;
 } iso__auth_hashes;
+/** iso__auth_hashes_of -- e's key hashes (its identity fields only). */
+iso__auth_hashes iso__auth_hashes_of(const iso__auth_entry *e);
+/** iso__auth_log_prefetch -- starts loading the buckets hashes h lead to
+ *  (no lock; nothing before the log's first add). */
+void iso__auth_log_prefetch(const iso__auth_log *log, iso__auth_hashes h);
 /** iso__auth_log_hashes -- e's key hashes, and starts loading the buckets
  *  they lead to (no lock: the tables never move once made), so that the
  *  caller can overlap those cache misses with other work before
