@@ -209,7 +209,7 @@ static void teardown(iss_app *app, iso_tls *tls) {
 }
 
 /* Worker loops by default: one per core less the one the journal's writer
- * needs (it spends about half what the loops spend on each transaction,
+ * needs (it spends about what all the loops spend on each transaction,
  * and every decision waits for it), at least one (docs/issuer.md,
  * "Threads": on 2 cores one loop is faster than two). */
 static unsigned default_threads(void) {
