@@ -209,11 +209,10 @@ static void store_evicts_oldest_by_size(void **state) {
   env_end(&e);
 }
 
-/* 1,000 keys in a store of 1,000: 512 buckets of four slots, so dozens of
- * buckets hold more than four keys and chain the rest (the chance that none
- * does is below 1e-11).  Every key is found again, from a slot or a chain;
- * 300 more evict exactly the 300 oldest, wherever they sat. */
-static void full_buckets_chain_and_evict(void **state) {
+/* 1,000 keys in a store of 1,000 (64 buckets of 31 slots).  Every key is
+ * found again; 300 more evict exactly the 300 oldest, wherever they sat.
+ * (Chains: see chained_keys_found_and_evicted.) */
+static void full_store_keeps_and_evicts(void **state) {
   (void)state;
   iso_flow_config cfg;
   fx_config(&cfg);
@@ -254,6 +253,94 @@ static void full_buckets_chain_and_evict(void **state) {
     assert_int_equal(d.status, 0);
   }
   assert_int_equal(e.part.prepares, 1600);
+  env_end(&e);
+}
+
+/* A participant that pauses while `hold` is set (keeping each paused
+ * transaction) and otherwise prepares; its commit approves. */
+typedef struct holder {
+  bool hold;
+  iso_tx *paused[128];
+  int npaused, prepares;
+} holder;
+
+static int hold_prepare(iso_tx *tx, void *data) {
+  holder *h = data;
+  h->prepares++;
+  if (!h->hold) return ISO_PREPARED;
+  h->paused[h->npaused++] = tx;
+  return ISO_PAUSE;
+}
+
+static void hold_commit(iso_tx *tx, void *data) {
+  (void)data;
+  iso_tx_set_response_code(tx, "00");
+}
+
+/* Submits STAN 300000 + i on e's loop and runs it to its answer. */
+static int run_stan(env *e, int i) {
+  char stan[7];
+  fx_done d;
+  snprintf(stan, sizeof stan, "%06d", 300000 + i);
+  submit(e, NULL, "0100", stan, "000000000100", &d);
+  if (d.calls == 0) wait_done(e, &d);
+  return d.status;
+}
+
+/* A store of 16 keys has one bucket of 31 slots; keys in flight are not
+ * bounded by the capacity, so 100 held at once take every slot and chain
+ * the other 69.  A duplicate of a chained key waits for it; once all
+ * complete, the 84 oldest are evicted (from slots, then from the chain)
+ * and run again, the 16 newest (chained) are replayed, and once 16 more
+ * keys have evicted those too (emptying the chain), they run again. */
+static void chained_keys_found_and_evicted(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.store_capacity = 16;
+  env e;
+  holder h = {.hold = true};
+  assert_int_equal(uv_loop_init(&e.loop), 0);
+  assert_int_equal(iso_flow_new(&cfg, &e.flow), 0);
+  iso_participant p = {.name = "hold", .prepare = hold_prepare,
+                       .commit = hold_commit, .data = &h};
+  assert_int_equal(iso_flow_add(e.flow, &p), 0);
+  fx_flow_start(e.flow, &e.loop, &e.fl);
+  fx_done held[100], dup;
+  char stan[7];
+  for (int i = 0; i < 100; i++) {
+    snprintf(stan, sizeof stan, "%06d", 300000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &held[i]);
+  }
+  assert_int_equal(h.npaused, 100);
+  submit(&e, NULL, "0100", "300099", "000000000100", &dup); /* chained */
+  assert_int_equal(dup.calls, 0);
+  assert_int_equal(h.prepares, 100);
+  h.hold = false;
+  for (int i = 0; i < 100; i++) iso_tx_resume(h.paused[i], ISO_PREPARED);
+  wait_done(&e, &dup);
+  assert_int_equal(dup.status, ISO_E_DUPLICATE);
+  assert_string_equal(dup.rc, "00");
+  wait_done(&e, &held[99]);
+  for (int i = 0; i < 100; i++) {
+    assert_int_equal(held[i].calls, 1);
+    assert_int_equal(held[i].status, 0);
+  }
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.store_evicted_size, 84);
+  for (int i = 84; i < 100; i++) /* kept, in the chain */
+    assert_int_equal(run_stan(&e, i), ISO_E_DUPLICATE);
+  assert_int_equal(h.prepares, 100);
+  for (int i = 0; i < 16; i++) /* evicted from slots and chain: run again */
+    assert_int_equal(run_stan(&e, i * 5), 0);
+  assert_int_equal(h.prepares, 116);
+  for (int i = 84; i < 100; i++) /* the chain's 16 are now evicted */
+    assert_int_equal(run_stan(&e, i), 0);
+  assert_int_equal(h.prepares, 132);
+  for (int i = 84; i < 100; i++) /* and kept again, in slots */
+    assert_int_equal(run_stan(&e, i), ISO_E_DUPLICATE);
+  assert_int_equal(h.prepares, 132);
   env_end(&e);
 }
 
@@ -466,7 +553,8 @@ int main(void) {
       cmocka_unit_test(changed_amount_declined_94),
       cmocka_unit_test(store_evicts_oldest_by_size),
       cmocka_unit_test(store_evicts_by_age),
-      cmocka_unit_test(full_buckets_chain_and_evict),
+      cmocka_unit_test(full_store_keeps_and_evicts),
+      cmocka_unit_test(chained_keys_found_and_evicted),
       cmocka_unit_test(duplicate_on_another_loop_waits),
       cmocka_unit_test(long_key_is_digested),
       cmocka_unit_test(replay_keeps_what_the_request_cannot_give),
