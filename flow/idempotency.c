@@ -288,6 +288,7 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
 /* The longest key build_key can make: the MTI, then every key field at
  * its longest ([length][254 bytes]).  Only ISO__KEY_INLINE bytes are kept. */
 #define KEY_BUILD_MAX (4 + ISO_FLOW_MAX_KEY_FIELDS * 255)
+_Static_assert(KEY_BUILD_MAX >= ISO__KEY_INLINE, "a key is copied whole");
 
 static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
   const iso_flow_config *cfg = &tx->flow->cfg;
@@ -416,7 +417,10 @@ static iso__store_entry *insert(iso__store *s, uint64_t hash,
   }
   e->hash = hash;
   e->key_len = (uint8_t)len;
-  memcpy(e->key, key, len);
+  /* Whole, a fixed size: a few vector moves, where a copy of len bytes is
+   * a string instruction with its start-up cost.  Past len the bytes are
+   * never read. */
+  memcpy(e->key, key, ISO__KEY_INLINE);
   e->complete = false;
   e->held = false;
   e->waiters = NULL;
@@ -526,7 +530,7 @@ void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p) {
     memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
     len = ISO__KEY_INLINE;
   }
-  memcpy(p->key, key, len);
+  memcpy(p->key, key, ISO__KEY_INLINE); /* see insert */
   p->len = (uint8_t)len;
   p->hash = iso__siphash13(s->table_key, key, len);
   /* Start loading the bucket's tags (their address never changes) while
