@@ -439,7 +439,7 @@ static void decline_journal(iso_tx *tx, int status) {
 void iso__tx_begin(iso_tx *tx) {
   iso_flow_loop *fl = tx->fl;
   iso_flow *f = tx->flow;
-  tx->id = atomic_fetch_add_explicit(&f->next_id, 1, ISO__RELAXED);
+  iso__tx_number(tx); /* unless the store's check did */
   tx->state = ISO__ST_PREPARE;
   tx->nframes = 1;
   tx->frames[0] = (iso__frame){.group = 0, .pos = 0, .level = 0};

@@ -145,6 +145,56 @@ static void completed_duplicate_replays_with_adjusted_mti(void **state) {
   env_end(&e);
 }
 
+/* Ids go to the transactions that run, in order, with no gap: a duplicate
+ * (completed or in flight), a 94 and an overload decline take none, with
+ * the store on (where the check numbers a new key) as with it off. */
+static void only_transactions_that_run_are_numbered(void **state) {
+  (void)state;
+  for (int idem = 0; idem < 2; idem++) {
+    iso_flow_config cfg;
+    fx_config(&cfg);
+    cfg.idempotency = idem;
+    cfg.max_in_flight = 2;
+    env e;
+    env_init(&e, &cfg, ISO_PREPARED);
+    fx_done a, dup, mismatch, b, paused, waiting, over;
+    submit(&e, NULL, "0100", "000081", "000000000100", &a);
+    wait_done(&e, &a);
+    assert_int_equal(a.tx_id, 1);
+    submit(&e, NULL, "0101", "000081", "000000000100", &dup);
+    submit(&e, NULL, "0100", "000081", "000000000999", &mismatch);
+    if (idem) {
+      assert_int_equal(dup.status, ISO_E_DUPLICATE);
+      assert_int_equal(dup.tx_id, 0);
+      assert_int_equal(mismatch.status, ISO_E_FINGERPRINT);
+      assert_int_equal(mismatch.tx_id, 0);
+    }
+    submit(&e, NULL, "0100", "000082", "000000000100", &b);
+    wait_done(&e, &b);
+    assert_int_equal(b.tx_id, idem ? 2 : 4);
+    e.part.result = ISO_PAUSE;
+    submit(&e, NULL, "0100", "000083", "000000000100", &paused);
+    iso_tx *held = e.part.paused;
+    assert_int_equal(iso_tx_id(held), idem ? 3 : 5);
+    submit(&e, NULL, "0100", "000083", "000000000100", &waiting);
+    submit(&e, NULL, "0100", "000084", "000000000100", &over);
+    assert_int_equal(over.status, ISO_E_OVERLOAD);
+    assert_int_equal(over.tx_id, 0);
+    e.part.result = ISO_PREPARED;
+    if (!idem) { /* the second ran too (no store): it holds id 6 */
+      assert_int_equal(iso_tx_id(e.part.paused), 6);
+      iso_tx_resume(e.part.paused, ISO_PREPARED);
+    }
+    iso_tx_resume(held, ISO_PREPARED);
+    wait_done(&e, &paused);
+    wait_done(&e, &waiting);
+    assert_int_equal(waiting.status, idem ? ISO_E_DUPLICATE : 0);
+    assert_int_equal(waiting.tx_id, idem ? 0 : 6);
+    assert_int_equal(paused.tx_id, idem ? 3 : 5);
+    env_end(&e);
+  }
+}
+
 static void repeat_of_unknown_runs_as_original(void **state) {
   (void)state;
   env e;
@@ -549,6 +599,7 @@ int main(void) {
       cmocka_unit_test(siphash13_reference_values),
       cmocka_unit_test(concurrent_duplicates_run_once),
       cmocka_unit_test(completed_duplicate_replays_with_adjusted_mti),
+      cmocka_unit_test(only_transactions_that_run_are_numbered),
       cmocka_unit_test(repeat_of_unknown_runs_as_original),
       cmocka_unit_test(changed_amount_declined_94),
       cmocka_unit_test(store_evicts_oldest_by_size),
