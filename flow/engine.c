@@ -259,7 +259,7 @@ static int write_decision(iso_tx *tx) {
   for (unsigned i = 0; i < ISO__CTX_INLINE + (unsigned)tx->nctx_extra; i++) {
     const iso__ctx_value *v =
         i < ISO__CTX_INLINE ? &tx->ctx[i] : &tx->ctx_extra[i - ISO__CTX_INLINE];
-    if (!v->name || v->destroy != iso__persistent_free) continue;
+    if (!v->name || !iso__ctx_is_persistent(v)) continue;
     const iso__persistent *pv = v->value;
     values[nvalues].name = v->name;
     values[nvalues].data = pv->bytes;

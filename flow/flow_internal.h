@@ -8,6 +8,7 @@
 #ifndef ISOFLOW_FLOW_INTERNAL_H
 #define ISOFLOW_FLOW_INTERNAL_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,8 +29,9 @@
 #define ISO__NO_PART 0xFFu /* flow-level stage in a stage record */
 #define ISO__MAX_FRAMES (ISO_FLOW_MAX_DEPTH + 2) /* group frames per tx */
 #define ISO__CTX_INLINE 3  /* context values held in the record itself */
-#define ISO__SPILL 64      /* request bytes kept in the record past the
-                              message's own inline storage */
+#define ISO__SPILL 64      /* the record's own arena: request bytes past
+                              the message's inline storage, then
+                              persistent context values */
 #define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
 #define ISO__MAX_SELECT 8  /* group names one selector may return */
 
@@ -150,8 +152,9 @@ typedef struct iso__frame {
   uint8_t level;
 } iso__frame;
 
-/* A context value.  A persistent one points at an iso__persistent block and
- * has destroy == iso__persistent_free. */
+/* A context value.  A persistent one points at an iso__persistent block:
+ * in the record's spill arena (destroy == iso__persistent_kept) or, when
+ * it did not fit, allocated (destroy == iso__persistent_free). */
 typedef struct iso__ctx_value {
   const char *name;
   void *value;
@@ -164,6 +167,12 @@ typedef struct iso__persistent {
 } iso__persistent;
 
 void iso__persistent_free(void *p);
+void iso__persistent_kept(void *p); /* does nothing: a marker */
+
+static inline bool iso__ctx_is_persistent(const iso__ctx_value *v) {
+  return v->destroy == iso__persistent_kept ||
+         v->destroy == iso__persistent_free;
+}
 
 typedef struct iso__stage {
   uint8_t part; /* ISO__NO_PART for flow-level */
@@ -210,11 +219,12 @@ struct iso_tx {
   uint8_t nstages;
   uint16_t steps;
   uint8_t decision; /* iso_decision */
+  uint8_t spill_used; /* bytes of spill taken (request, then values) */
   iso__frame frames[ISO__MAX_FRAMES];
   uint8_t joined[ISO_FLOW_MAX_JOINED];
   iso__ctx_value ctx[ISO__CTX_INLINE];
   iso__ctx_value *ctx_extra;
-  uint8_t spill[ISO__SPILL]; /* copied request values past the inline arena */
+  alignas(8) uint8_t spill[ISO__SPILL]; /* see ISO__SPILL */
   iso_msg request;
   iso_msg response;
 };

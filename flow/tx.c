@@ -118,7 +118,7 @@ int iso__msg_copy_fields(iso_msg *dst, const iso_msg *src, bool copy) {
 int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
   iso_msg *dst = &tx->request;
   int rc = iso_msg_set_mti(dst, iso_msg_mti(src));
-  size_t arena = 0, spill = 0;
+  size_t arena = 0, spill = tx->spill_used;
   for (int f = iso_msg_next_field(src, 0); f > 0 && rc == 0;
        f = iso_msg_next_field(src, f)) {
     const uint8_t *data;
@@ -139,6 +139,7 @@ int iso__tx_copy_request(iso_tx *tx, const iso_msg *src) {
       rc = iso_msg_set_copy(dst, f, data, len);
     }
   }
+  tx->spill_used = (uint8_t)spill;
   return rc;
 }
 
@@ -220,14 +221,20 @@ int iso_tx_set_response_code(iso_tx *tx, const char *code) {
 
 /* ---- context ------------------------------------------------------------ */
 
+/* Names are usually the same string literal wherever a value is set and
+ * read (the linker merges equal literals), so every name is compared by
+ * pointer before any is compared by strcmp. */
 static iso__ctx_value *ctx_find(const iso_tx *tx, const char *name) {
-  for (unsigned i = 0; i < ISO__CTX_INLINE; i++) {
-    const iso__ctx_value *v = &tx->ctx[i];
-    if (v->name && (v->name == name || strcmp(v->name, name) == 0))
-      return (iso__ctx_value *)v;
+  if (!name) return NULL; /* (a free slot's name is NULL) */
+  unsigned n = ISO__CTX_INLINE + (unsigned)tx->nctx_extra;
+  for (unsigned i = 0; i < n; i++) {
+    const iso__ctx_value *v =
+        i < ISO__CTX_INLINE ? &tx->ctx[i] : &tx->ctx_extra[i - ISO__CTX_INLINE];
+    if (v->name == name) return (iso__ctx_value *)v;
   }
-  for (unsigned i = 0; i < tx->nctx_extra; i++) {
-    const iso__ctx_value *v = &tx->ctx_extra[i];
+  for (unsigned i = 0; i < n; i++) {
+    const iso__ctx_value *v =
+        i < ISO__CTX_INLINE ? &tx->ctx[i] : &tx->ctx_extra[i - ISO__CTX_INLINE];
     if (v->name && strcmp(v->name, name) == 0) return (iso__ctx_value *)v;
   }
   return NULL;
@@ -255,6 +262,7 @@ static void ctx_drop(iso__ctx_value *v) {
 }
 
 void iso__persistent_free(void *p) { free(p); }
+void iso__persistent_kept(void *p) { (void)p; }
 
 static int ctx_put(iso_tx *tx, const char *name, void *value,
                    void (*destroy)(void *)) {
@@ -278,33 +286,48 @@ int iso_tx_set(iso_tx *tx, const char *name, void *value,
     if (v) ctx_drop(v);
     return 0;
   }
-  if (destroy == iso__persistent_free) return ISO_E_INVAL;
+  if (destroy == iso__persistent_free || destroy == iso__persistent_kept)
+    return ISO_E_INVAL;
   return ctx_put(tx, name, value, destroy);
 }
 
 void *iso_tx_get(const iso_tx *tx, const char *name) {
   iso__ctx_value *v = ctx_find(tx, name);
-  if (v && v->destroy == iso__persistent_free)
+  if (v && iso__ctx_is_persistent(v))
     return ((iso__persistent *)v->value)->bytes;
   return v ? v->value : NULL;
 }
 
+/* A persistent value goes to the record's spill arena, after what the
+ * request and earlier values took, when it fits (a short value, as most
+ * are: no allocation, and it is read back from the record's own lines,
+ * where a block allocated at prepare was cold by commit); otherwise it is
+ * allocated.  The arena is not reused when a value is replaced: it is
+ * small, and a record's life is short. */
 int iso_tx_set_persistent(iso_tx *tx, const char *name, const void *bytes,
                           size_t len) {
   if (!tx || !name || (len && !bytes)) return ISO_E_INVAL;
-  iso__persistent *copy = malloc(sizeof *copy + len);
+  size_t at = ((size_t)tx->spill_used + 7) & ~(size_t)7;
+  bool kept = len <= ISO__SPILL && at + sizeof(iso__persistent) + len <= ISO__SPILL;
+  iso__persistent *copy = kept ? (iso__persistent *)(tx->spill + at)
+                               : malloc(sizeof *copy + len);
   if (!copy) return ISO_E_NOMEM;
+  int rc = ctx_put(tx, name, copy,
+                   kept ? iso__persistent_kept : iso__persistent_free);
+  if (rc < 0) {
+    if (!kept) free(copy);
+    return rc;
+  }
   copy->len = len;
   if (len) memcpy(copy->bytes, bytes, len);
-  int rc = ctx_put(tx, name, copy, iso__persistent_free);
-  if (rc < 0) free(copy);
-  return rc;
+  if (kept) tx->spill_used = (uint8_t)(at + sizeof *copy + len);
+  return 0;
 }
 
 int iso_tx_get_persistent(const iso_tx *tx, const char *name,
                           const void **bytes, size_t *len) {
   iso__ctx_value *v = ctx_find(tx, name);
-  if (!v || v->destroy != iso__persistent_free) return ISO_E_NOT_FOUND;
+  if (!v || !iso__ctx_is_persistent(v)) return ISO_E_NOT_FOUND;
   const iso__persistent *pv = v->value;
   *bytes = pv->bytes;
   *len = pv->len;

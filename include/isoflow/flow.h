@@ -628,8 +628,9 @@ void iso_tx_resume(iso_tx *tx, int result);
 
 /**
  * Context: named values carried by the transaction.  Names are borrowed (use
- * string literals or strings that outlive the transaction) and compared with
- * strcmp.  A few values live inline; more allocate.
+ * string literals or strings that outlive the transaction); a name is found
+ * by pointer first, then by strcmp.  A few values live inline; more
+ * allocate.
  *
  * iso_tx_set -- sets `name` to value; destroy (may be NULL) is called on the
  * value when it is replaced, removed, or the transaction ends.  Setting NULL
@@ -644,7 +645,10 @@ void *iso_tx_get(const iso_tx *tx, const char *name);
 /**
  * iso_tx_set_persistent -- sets `name` to a copy of len bytes, marked
  * persistent: handed to the journal with the decision and given back in
- * recovery.  Read it with iso_tx_get_persistent.  ISO_E_NOMEM.
+ * recovery.  Read it with iso_tx_get_persistent.  Short values are kept in
+ * the transaction's record (what its request left of a 64-byte area, 8
+ * bytes a value besides its own); longer ones allocate.  ISO_E_INVAL (no
+ * name, or len without bytes), ISO_E_NOMEM.
  */
 int iso_tx_set_persistent(iso_tx *tx, const char *name, const void *bytes,
                           size_t len);
