@@ -220,6 +220,7 @@ struct iso_tx {
   uint16_t steps;
   uint8_t decision; /* iso_decision */
   uint8_t spill_used; /* bytes of spill taken (request, then values) */
+  bool msgs_ready; /* released with both messages in the flow's spec */
   iso__frame frames[ISO__MAX_FRAMES];
   uint8_t joined[ISO_FLOW_MAX_JOINED];
   iso__ctx_value ctx[ISO__CTX_INLINE];

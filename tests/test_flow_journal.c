@@ -537,6 +537,56 @@ static void recovery_reruns_decided_commit(void **state) {
   env_end(&e);
 }
 
+/* Whether the last transaction's request and response were in iso87a. */
+static bool both_iso87a;
+static void on_done_spec(iso_tx *tx, int status, const iso_msg *r,
+                         void *data) {
+  fx_on_done(tx, status, r, data);
+  const iso_spec *a = iso_spec_builtin("iso87a");
+  both_iso87a = r && r->spec == a && iso_tx_request(tx)->spec == a;
+}
+
+/* A record that recovered a request in another spec (iso87b; the flow's is
+ * iso87a) goes back to the free list with messages of that spec: the next
+ * transaction on it gets them initialised for the flow's spec again. */
+static void record_reused_after_other_spec(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, true);
+  iso_msg old;
+  iso_msg_init(&old, iso_spec_builtin("iso87b"));
+  fx_request(&old, "0100", "000079", "000000000100");
+  const char *names[] = {"a"};
+  iso_flow_recovery rec = {.tx_id = 79,
+                           .decision = ISO_DECISION_COMMIT,
+                           .participants = names,
+                           .participant_count = 1,
+                           .request = &old,
+                           .response = &old};
+  assert_int_equal(iso_flow_recover(e.fl, &rec, NULL, NULL), 0);
+  spin(&e, 5);
+  assert_string_equal(e.jr.log, "completion:79:-");
+  iso_msg_cleanup(&old);
+  fx_done d = {0};
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, "0100", "000001", "000000000100");
+  both_iso87a = false;
+  assert_int_equal(iso_flow_submit(e.fl, &m, 0, on_done_spec, &d), 0);
+  iso_msg_cleanup(&m);
+  spin(&e, 5);
+  durable_from_thread(e.jr.tickets[e.jr.nticket - 1], 0);
+  assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+  assert_int_equal(d.status, 0);
+  assert_string_equal(d.mti, "0110");
+  assert_string_equal(d.rc, "00");
+  assert_true(both_iso87a);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.recovered, 1);
+  env_end(&e);
+}
+
 static int recovered_calls;
 static void on_recovered(iso_flow_loop *fl, uint64_t id, int status,
                          void *data) {
@@ -591,6 +641,7 @@ int main(void) {
       cmocka_unit_test(lookup_always_finds_plain_retransmission),
       cmocka_unit_test(recovery_reruns_decided_commit),
       cmocka_unit_test(recovery_aborts_undecided_everywhere),
+      cmocka_unit_test(record_reused_after_other_spec),
       cmocka_unit_test(without_journal_flows_run_in_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
