@@ -16,12 +16,6 @@
 
 /* ---- inbox -------------------------------------------------------------- */
 
-/* Only the push that finds the inbox empty wakes the loop: one that finds
- * it holding events goes out with them, in the drain that the push which
- * made it non-empty asked for (its uv_async_send comes after its push, and
- * the callback that send guarantees drains with one exchange, after it).
- * A journal's group of durable tickets thus sends once until the loop
- * drains, not once a ticket. */
 void iso__loop_push(iso_flow_loop *fl, struct iso_journal_ticket *ev) {
   struct iso_journal_ticket *head =
       atomic_load_explicit(&fl->inbox, memory_order_relaxed);
@@ -29,7 +23,7 @@ void iso__loop_push(iso_flow_loop *fl, struct iso_journal_ticket *ev) {
     ev->next = head;
   } while (!atomic_compare_exchange_weak_explicit(
       &fl->inbox, &head, ev, memory_order_release, memory_order_relaxed));
-  if (!head) uv_async_send(&fl->async);
+  uv_async_send(&fl->async);
 }
 
 static void on_async(uv_async_t *h) {
