@@ -214,6 +214,14 @@ iso__ck_action iso__checkpoint_decide(iso__ck_policy *p, uint64_t wal_pages,
 
 /* ---- the handle --------------------------------------------------------- */
 
+/* The writer's multi-row statements (schema.c prepares one per size,
+ * writer.c fills them): SQLite's cost per statement execution -- opening
+ * and closing a cursor per table and index, the program's prologue, the
+ * bindings' bookkeeping -- is paid once per ISO__ROWS[i] rows. */
+enum { ISO__ROW_SIZES = 3, ISO__MAX_ROWS = 32 };
+extern const int ISO__ROWS[ISO__ROW_SIZES]; /* descending from ISO__MAX_ROWS to 1 */
+enum { ISO__BEGIN_COLS = 19, ISO__DONE_COLS = 7 }; /* parameters per row */
+
 struct iso_journal_db {
   iso_journal_config cfg;
   char *path, *vfs;
@@ -223,7 +231,8 @@ struct iso_journal_db {
   uint64_t first_tx_id;
 
   sqlite3 *wdb; /* the writer's connection */
-  sqlite3_stmt *st_insert, *st_decide, *st_done;
+  /* st_insert[i] / st_done[i] write ISO__ROWS[i] rows per step */
+  sqlite3_stmt *st_insert[ISO__ROW_SIZES], *st_decide, *st_done[ISO__ROW_SIZES];
   sqlite3 *rdb; /* readers: lookup, queries (rd_mu) */
   pthread_mutex_t rd_mu;
 

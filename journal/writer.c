@@ -5,8 +5,10 @@
  * mutex; the writer takes the whole chunk list at once, so the lock is held
  * for a pointer swap.  Everything taken is written in one SQLite
  * transaction (group commit): a decision queued right after its own begin
- * (paired as it is queued) becomes one INSERT with it; any other decision
- * an upsert; completions go to tx_done.  Only after COMMIT returned
+ * (paired as it is queued) becomes one row with it; any other decision an
+ * upsert; completions go to tx_done.  Begins and completions are written
+ * up to ISO__MAX_ROWS rows per statement (schema.c says why and how a
+ * conflicting row is handled).  Only after COMMIT returned
  * (synced, at the configured level) are the group's decisions reported
  * durable.  A failed group is rolled back and every decision in it gets the
  * error: nothing is reported durable that is not.
@@ -218,35 +220,96 @@ static int step(sqlite3_stmt *st) {
   return rc == SQLITE_DONE ? 0 : iso__sqlite_status(rc);
 }
 
-/* begin (+ the decision when it is in the same group) */
-static int write_begin(iso_journal_db *db, const iso__event *b,
-                       const iso__event *d) {
-  sqlite3_stmt *st = db->st_insert;
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)b->tx_id);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)b->at);
-  bind_blob(st, 3, b, b->key);
-  sqlite3_bind_int64(st, 4, (sqlite3_int64)b->fingerprint);
-  bind_text(st, 5, b->mti);
-  bind_text(st, 6, b->stan);
-  bind_text(st, 7, b->rrn);
-  bind_text(st, 8, b->terminal);
-  bind_text(st, 9, b->amount);
-  bind_text(st, 10, b->currency);
-  bind_text(st, 11, b->pan_masked);
-  if (b->has_pan) sqlite3_bind_blob(st, 12, b->pan_hash, 32, SQLITE_STATIC);
-  else sqlite3_bind_null(st, 12);
-  bind_blob(st, 13, b, b->request);
-  bind_blob(st, 14, b, b->request_prot);
+/* A begin (+ its decision when paired) as row parameters o+1 .. o+19. */
+static void bind_begin(sqlite3_stmt *st, int o, const iso__event *b) {
+  const iso__event *d = b->paired;
+  sqlite3_bind_int64(st, o + 1, (sqlite3_int64)b->tx_id);
+  sqlite3_bind_int64(st, o + 2, (sqlite3_int64)b->at);
+  bind_blob(st, o + 3, b, b->key);
+  sqlite3_bind_int64(st, o + 4, (sqlite3_int64)b->fingerprint);
+  bind_text(st, o + 5, b->mti);
+  bind_text(st, o + 6, b->stan);
+  bind_text(st, o + 7, b->rrn);
+  bind_text(st, o + 8, b->terminal);
+  bind_text(st, o + 9, b->amount);
+  bind_text(st, o + 10, b->currency);
+  bind_text(st, o + 11, b->pan_masked);
+  if (b->has_pan) sqlite3_bind_blob(st, o + 12, b->pan_hash, 32, SQLITE_STATIC);
+  else sqlite3_bind_null(st, o + 12);
+  bind_blob(st, o + 13, b, b->request);
+  bind_blob(st, o + 14, b, b->request_prot);
   if (d) {
-    sqlite3_bind_int(st, 15, d->decision);
-    sqlite3_bind_int(st, 16, d->reason);
-    sqlite3_bind_int64(st, 17, (sqlite3_int64)d->at);
-    bind_blob(st, 18, d, d->participants);
-    bind_blob(st, 19, d, d->values);
+    sqlite3_bind_int(st, o + 15, d->decision);
+    sqlite3_bind_int(st, o + 16, d->reason);
+    sqlite3_bind_int64(st, o + 17, (sqlite3_int64)d->at);
+    bind_blob(st, o + 18, d, d->participants);
+    bind_blob(st, o + 19, d, d->values);
   } else {
-    for (int i = 15; i <= 19; i++) sqlite3_bind_null(st, i);
+    for (int i = 15; i <= 19; i++) sqlite3_bind_null(st, o + i);
   }
-  return step(st);
+}
+
+/* A completion as row parameters o+1 .. o+7. */
+static void bind_completion(sqlite3_stmt *st, int o, const iso__event *c) {
+  sqlite3_bind_int64(st, o + 1, (sqlite3_int64)c->tx_id);
+  sqlite3_bind_int64(st, o + 2, (sqlite3_int64)c->at);
+  sqlite3_bind_int(st, o + 3, c->decision);
+  bind_text(st, o + 4, c->rc);
+  bind_blob(st, o + 5, c, c->response);
+  bind_blob(st, o + 6, c, c->response_prot);
+  bind_blob(st, o + 7, c, c->stages);
+}
+
+/* Rows waiting for a multi-row statement: begins (tx) or completions
+ * (tx_done), in queue order. */
+typedef struct iso__rows {
+  const iso__event *ev[ISO__MAX_ROWS];
+  int n;
+  sqlite3_stmt **st; /* one per ISO__ROWS size */
+  void (*bind)(sqlite3_stmt *st, int o, const iso__event *e);
+  int cols;
+} iso__rows;
+
+/* Writes r->ev[at ..] with the statement of size ISO__ROWS[i].  A
+ * statement of several rows that fails on a constraint (schema.c: an id
+ * already there) wrote the rows before the failing one; all of them are
+ * written again one at a time, with the one-row statement's handling of an
+ * existing row. */
+static int write_rows(iso__rows *r, int i, int at) {
+  int size = ISO__ROWS[i];
+  sqlite3_stmt *st = r->st[i];
+  for (int k = 0; k < size; k++) r->bind(st, k * r->cols, r->ev[at + k]);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc == SQLITE_DONE) return 0;
+  if ((rc & 0xff) != SQLITE_CONSTRAINT || size == 1) return iso__sqlite_status(rc);
+  st = r->st[ISO__ROW_SIZES - 1];
+  for (int k = 0; k < size; k++) {
+    r->bind(st, 0, r->ev[at + k]);
+    if ((rc = step(st))) return rc;
+  }
+  return 0;
+}
+
+/* Writes the waiting rows: every one when `all`, else only full statements
+ * of the largest size. */
+static int flush_rows(iso__rows *r, bool all) {
+  int at = 0, rc = 0;
+  for (int i = 0; i < ISO__ROW_SIZES && !rc; i++) {
+    while (!rc && r->n - at >= ISO__ROWS[i]) {
+      rc = write_rows(r, i, at);
+      at += ISO__ROWS[i];
+    }
+    if (!all) break;
+  }
+  memmove(r->ev, r->ev + at, (size_t)(r->n - at) * sizeof r->ev[0]);
+  r->n -= at;
+  return rc;
+}
+
+static int add_row(iso__rows *r, const iso__event *e) {
+  r->ev[r->n++] = e;
+  return r->n == ISO__ROWS[0] ? flush_rows(r, false) : 0;
 }
 
 static int write_decision(iso_journal_db *db, const iso__event *d) {
@@ -257,18 +320,6 @@ static int write_decision(iso_journal_db *db, const iso__event *d) {
   bind_blob(st, 4, d, d->participants);
   sqlite3_bind_int64(st, 5, (sqlite3_int64)d->at);
   bind_blob(st, 6, d, d->values);
-  return step(st);
-}
-
-static int write_completion(iso_journal_db *db, const iso__event *c) {
-  sqlite3_stmt *st = db->st_done;
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)c->tx_id);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)c->at);
-  sqlite3_bind_int(st, 3, c->decision);
-  bind_text(st, 4, c->rc);
-  bind_blob(st, 5, c, c->response);
-  bind_blob(st, 6, c, c->response_prot);
-  bind_blob(st, 7, c, c->stages);
   return step(st);
 }
 
@@ -302,19 +353,24 @@ static void note(iso_journal_db *db, iso__group *g, iso_journal_durable_cb cb,
 static int write_group(iso_journal_db *db, iso__chunk *list, iso__group *g) {
   int rc = iso__sqlite_status(
       sqlite3_exec(db->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+  iso__rows begins = {.st = db->st_insert, .bind = bind_begin, .cols = ISO__BEGIN_COLS};
+  iso__rows dones = {.st = db->st_done, .bind = bind_completion, .cols = ISO__DONE_COLS};
   iso__event *e;
   FOR_EACH_EVENT(e, list) {
     g->events++;
     switch (e->kind) {
     case ISO__EV_BEGIN:
-      if (!rc) rc = write_begin(db, e, e->paired);
+      if (!rc) rc = add_row(&begins, e);
       break;
     case ISO__EV_DECISION:
+      /* after its begin when that waits in `begins` (the upsert would
+       * take either order; this keeps the rows' history simple) */
+      if (!rc && !e->paired) rc = flush_rows(&begins, true);
       if (!rc && !e->paired) rc = write_decision(db, e);
       if (e->cb) note(db, g, e->cb, e->cb_arg);
       break;
     case ISO__EV_COMPLETION:
-      if (!rc) rc = write_completion(db, e);
+      if (!rc) rc = add_row(&dones, e);
       break;
     default:
       note(db, g, NULL, e);
@@ -322,6 +378,8 @@ static int write_group(iso_journal_db *db, iso__chunk *list, iso__group *g) {
     }
     g->lost++;
   }
+  if (!rc) rc = flush_rows(&begins, true);
+  if (!rc) rc = flush_rows(&dones, true);
   if (!rc) rc = iso__sqlite_status(sqlite3_exec(db->wdb, "COMMIT", NULL, NULL, NULL));
   if (rc) sqlite3_exec(db->wdb, "ROLLBACK", NULL, NULL, NULL);
   return rc;
