@@ -212,6 +212,18 @@ typedef enum { ISO__CK_NONE, ISO__CK_WAKE, ISO__CK_TAIL } iso__ck_action;
 iso__ck_action iso__checkpoint_decide(iso__ck_policy *p, uint64_t wal_pages,
                                       uint64_t copied, bool copying, uint64_t rounds);
 
+/* ---- reversals ----------------------------------------------------------
+ * A reversal is a message of MTI class 4 (x4xx) in ISO 8583:1987, :1993 or
+ * :2003.  The partial index tx_reversal (schema.c) holds those rows only,
+ * and a selection of reversals (query.c) repeats the very condition, which
+ * is what lets SQLite use that index.  Plain comparisons: with a function
+ * in the condition, the writer's multi-row statements measured a third
+ * dearer (SQLite then keeps a statement journal for them).  t: the table's
+ * alias with its dot, or "". */
+#define ISO__REVERSAL_SQL(t)                                                  \
+  "(" t "mti >= '0400' AND " t "mti < '0500' OR " t "mti >= '1400' AND " t   \
+  "mti < '1500' OR " t "mti >= '2400' AND " t "mti < '2500')"
+
 /* ---- the handle --------------------------------------------------------- */
 
 /* The writer's multi-row statements (schema.c prepares one per size,

@@ -27,10 +27,11 @@ static const char schema_sql[] =
     " participants BLOB, vals BLOB);"
     "CREATE INDEX IF NOT EXISTS tx_idem_key ON tx(idem_key)"
     " WHERE idem_key IS NOT NULL;"
-    /* A reversal's original, by DE 41 + DE 11 or DE 41 + DE 37.  Every
-     * index entry costs the writer about as much as a fifth of a row: a
-     * request without DE 37 has no entry in the second. */
-    "CREATE INDEX IF NOT EXISTS tx_terminal_stan ON tx(terminal, stan);"
+    /* Every index entry costs the writer about as much as a fifth of a
+     * row, so only rows that need one get one: a request with DE 37 here
+     * (a reversal's original by DE 41 + DE 37), a reversal in tx_reversal
+     * (new_journal_sql).  An original named by DE 90 is found by its
+     * idempotency key (iso_flow_idempotency_key). */
     "CREATE INDEX IF NOT EXISTS tx_terminal_rrn ON tx(terminal, rrn)"
     " WHERE rrn IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS tx_done("
@@ -39,6 +40,14 @@ static const char schema_sql[] =
     " decision INTEGER NOT NULL,"
     " response_code TEXT,"
     " response BLOB, response_protected BLOB, stages BLOB);";
+
+/* What only a new journal gets.  Journals made before it keep their
+ * index tx_terminal_stan on (terminal, stan), which SQLite uses for
+ * selections of a terminal's reversals as well; building tx_reversal there
+ * would read the whole table at open. */
+static const char new_journal_sql[] =
+    "CREATE INDEX IF NOT EXISTS tx_reversal ON tx(terminal, started_at)"
+    " WHERE " ISO__REVERSAL_SQL("") ";";
 
 int iso__sqlite_status(int rc) {
   switch (rc & 0xff) {
@@ -60,6 +69,17 @@ int iso__sqlite_status(int rc) {
 
 static int exec(sqlite3 *db, const char *sql) {
   return iso__sqlite_status(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static bool has_table(sqlite3 *db, const char *name) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         -1, &st, NULL))
+    return false;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return found;
 }
 
 static int meta_get(sqlite3 *db, const char *name, void *buf, size_t cap,
@@ -205,7 +225,11 @@ int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
   /* Take the write lock once at open: a journal another process holds
    * fails here, clearly, instead of at the first decision. */
   if (!st) st = exec(c, db->cfg.read_only ? "BEGIN" : "BEGIN IMMEDIATE");
-  if (!st && create) st = exec(c, schema_sql);
+  if (!st && create) {
+    bool fresh = !has_table(c, "tx");
+    st = exec(c, schema_sql);
+    if (!st && fresh) st = exec(c, new_journal_sql);
+  }
   if (!st) st = load_meta(db, c, create, why, why_cap);
   if (!st) st = exec(c, "COMMIT");
   if (st) {

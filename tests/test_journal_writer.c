@@ -5,6 +5,9 @@
  * writing every event alone, also when a row of a statement conflicts with
  * one already there (a decision written before its begin, a completion
  * written twice): such a statement is written again one row at a time.
+ * And the indexes it keeps: reversals in an index of their own, no index
+ * of DE 41 + DE 11 in a new journal, while a journal made with one keeps
+ * it and is written and read as before.
  */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -227,11 +230,159 @@ static void test_failed_batch(void **s) {
   jt_cleanup();
 }
 
+/* ---- indexes ------------------------------------------------------------- */
+
+/* Queues begin + paired decision of a request with the given MTI. */
+static void queue_mti(iso_journal_db *db, uint64_t id, const char *mti) {
+  iso_msg req;
+  jt_request(&req, iso_spec_builtin("iso87a"), (unsigned)id);
+  assert_int_equal(iso_msg_set_mti(&req, mti), 0);
+  iso_journal_begin b = {.tx_id = id, .request = &req, .started_at = jt_base_ns + id * 1000};
+  assert_int_equal(iso_journal_log_begin(db, &b), 0);
+  iso_msg_cleanup(&req);
+  iso_journal_decision d = {.tx_id = id, .decision = ISO_DECISION_COMMIT};
+  assert_int_equal(iso_journal_log_decision(db, &d, NULL, NULL), 0);
+}
+
+typedef struct ids {
+  uint64_t id[16];
+  size_t n;
+} ids;
+
+static int collect_ids(const iso_journal_row *row, void *data) {
+  ids *out = data;
+  assert_true(out->n < 16);
+  out->id[out->n++] = row->id;
+  return 0;
+}
+
+static ids select_ids(iso_journal_db *db, const iso_journal_selection *sel) {
+  ids out = {0};
+  assert_int_equal(iso_journal_query(db, sel, collect_ids, &out), 0);
+  return out;
+}
+
+/* Whether SQLite's plan for the selection names the index. */
+static bool plan_uses(iso_journal_db *db, sqlite3 *c, const iso_journal_selection *sel,
+                      const char *index) {
+  sqlite3_stmt *st, *plan;
+  assert_int_equal(iso__select(db, c, sel, &st), 0);
+  char sql[4096];
+  snprintf(sql, sizeof sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &plan, NULL), SQLITE_OK);
+  bool found = false;
+  while (sqlite3_step(plan) == SQLITE_ROW)
+    found |= strstr((const char *)sqlite3_column_text(plan, 3), index) != NULL;
+  sqlite3_finalize(plan);
+  return found;
+}
+
+static bool has_index(sqlite3 *c, const char *name) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(c, "SELECT 1 FROM sqlite_master WHERE type = 'index'"
+                                         " AND name = ?", -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return found;
+}
+
+/* The terminal's reversals (MTI x4xx of 1987, 1993, 2003) since a time;
+ * one by STAN; what an index-backed selection returns either way. */
+static void check_selections(iso_journal_db *db) {
+  iso_journal_selection sel = {.terminal = "TERM0001", .reversals = true};
+  ids got = select_ids(db, &sel);
+  assert_int_equal(got.n, 4);
+  const uint64_t want[] = {2, 4, 5, 6};
+  for (size_t i = 0; i < 4; i++) assert_int_equal(got.id[i], want[i]);
+  sel.since = jt_base_ns + 5 * 1000;
+  got = select_ids(db, &sel);
+  assert_int_equal(got.n, 2);
+  assert_int_equal(got.id[0], 5);
+  sel = (iso_journal_selection){.terminal = "TERM0001", .stan = "000003"};
+  got = select_ids(db, &sel);
+  assert_int_equal(got.n, 1);
+  assert_int_equal(got.id[0], 3);
+}
+
+static void queue_mtis(iso_journal_db *db, uint64_t first) {
+  const char *mtis[] = {"0200", "0400", "0100", "0420", "1420", "2401", "0500", "3400"};
+  for (size_t i = 0; i < 8; i++) queue_mti(db, first + i, mtis[i]);
+  iso_journal_sync_wait(db);
+}
+
+static void test_indexes_new_journal(void **s) {
+  (void)s;
+  iso_journal_db *db;
+  assert_int_equal(jt_open("i.db", NULL, false, &db), 0);
+  queue_mtis(db, 1);
+  check_selections(db);
+  char path[300];
+  jt_path(path, sizeof path, "i.db");
+  sqlite3 *c;
+  assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+  assert_false(has_index(c, "tx_terminal_stan"));
+  assert_true(has_index(c, "tx_reversal"));
+  iso_journal_selection sel = {.terminal = "T", .since = 1, .reversals = true};
+  assert_true(plan_uses(db, c, &sel, "tx_reversal"));
+  sel = (iso_journal_selection){.key = (const uint8_t *)"k", .key_len = 1};
+  assert_true(plan_uses(db, c, &sel, "tx_idem_key"));
+  sel = (iso_journal_selection){.terminal = "T", .rrn = "R"};
+  assert_true(plan_uses(db, c, &sel, "tx_terminal_rrn"));
+  sqlite3_close(c);
+  iso_journal_close(db);
+  jt_cleanup();
+}
+
+/* A journal made with tx_terminal_stan and without tx_reversal opens, is
+ * written (in batches) and read as before, and keeps its index. */
+static void test_indexes_old_journal(void **s) {
+  (void)s;
+  iso_journal_db *db;
+  assert_int_equal(jt_open("o.db", NULL, false, &db), 0);
+  iso_journal_close(db);
+  char path[300];
+  jt_path(path, sizeof path, "o.db");
+  sqlite3 *c;
+  assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(c, "DROP INDEX tx_reversal;"
+                                   "CREATE INDEX tx_terminal_stan ON tx(terminal, stan)",
+                                NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(c);
+  assert_int_equal(jt_open("o.db", NULL, false, &db), 0);
+  sqlite3 *other = hold_lock("o.db");
+  for (uint64_t id = 1; id <= 8; id += 8) {
+    const char *mtis[] = {"0200", "0400", "0100", "0420", "1420", "2401", "0500", "3400"};
+    for (size_t i = 0; i < 8; i++) queue_mti(db, id + i, mtis[i]);
+  }
+  release_lock(other);
+  iso_journal_sync_wait(db);
+  check_selections(db);
+  assert_int_equal(sqlite3_open(path, &c), SQLITE_OK);
+  assert_true(has_index(c, "tx_terminal_stan"));
+  assert_false(has_index(c, "tx_reversal"));
+  iso_journal_selection sel = {.terminal = "T", .stan = "S"};
+  assert_true(plan_uses(db, c, &sel, "tx_terminal_stan"));
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(c, "SELECT count(*) FROM tx INDEXED BY tx_terminal_stan"
+                                         " WHERE terminal = 'TERM0001'", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 8); /* written into the old index */
+  sqlite3_finalize(st);
+  sqlite3_close(c);
+  assert_int_equal(iso_journal_verify(db, NULL, NULL), 0);
+  iso_journal_close(db);
+  jt_cleanup();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batches_with_conflicts),
       cmocka_unit_test(test_group_sizes),
       cmocka_unit_test(test_failed_batch),
+      cmocka_unit_test(test_indexes_new_journal),
+      cmocka_unit_test(test_indexes_old_journal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

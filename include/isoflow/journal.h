@@ -219,6 +219,9 @@ typedef struct iso_journal_selection {
   const char *pan;            /* found through the keyed hash; NULL = any */
   uint64_t since, until;      /* started_at, ns since the epoch; 0 = open */
   size_t limit;               /* 0 = no limit */
+  bool reversals;             /* only reversals (MTI x4xx); with terminal
+                                 (and since), found through an index of
+                                 their own */
 } iso_journal_selection;
 
 /** One journaled transaction, as a query returns it.  Everything is valid
