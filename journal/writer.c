@@ -179,6 +179,8 @@ void iso__queue_free(iso_journal_db *db) {
   db->spare_count = 0;
 }
 
+enum { PREFETCH_AHEAD = 2048 }; /* bytes: four or five events */
+
 /* Walks a taken chunk list event by event: *c and *off are the cursor. */
 static iso__event *next_event(iso__chunk **c, size_t *off) {
   while (*c && *off >= (*c)->used) {
@@ -188,6 +190,12 @@ static iso__event *next_event(iso__chunk **c, size_t *off) {
   if (!*c) return NULL;
   iso__event *ev = (iso__event *)((*c)->data + *off);
   *off += ev->size;
+  /* The walk waits on cache misses (memory the producer's core wrote; perf
+   * put most of the writer's own time on the load of each event's first
+   * line): ask for the bytes a few events ahead, as many as this one has.
+   * A prefetch past the chunk's end is harmless. */
+  const uint8_t *ahead = (const uint8_t *)ev + PREFETCH_AHEAD;
+  for (uint32_t i = 0; i < ev->size; i += 64) __builtin_prefetch(ahead + i);
   return ev;
 }
 
@@ -398,6 +406,8 @@ static void finish_group(iso_journal_db *db, iso__chunk *list,
   if (g->all_noted) {
     for (size_t i = 0; i < g->noted; i++) {
       const iso__notice *x = &db->notices[i];
+      /* each callback's first touch of its ticket is a cache miss */
+      if (i + 8 < g->noted) __builtin_prefetch(db->notices[i + 8].arg);
       if (x->cb) x->cb(x->arg, rc, write_ns);
       else release_barrier(x->arg);
     }
