@@ -86,7 +86,6 @@ void iso_journal_close(iso_journal_db *db) {
   if (!db) return;
   if (db->started) iso__writer_stop(db);
   iso__queue_free(db);
-  free(db->notices);
   iso__checkpointer_stop(db);
   sqlite3_close(db->cdb);
   for (int i = 0; i < ISO__ROW_SIZES; i++) {

@@ -8,10 +8,11 @@
  * (paired as it is queued) becomes one row with it; any other decision an
  * upsert; completions go to tx_done.  Begins and completions are written
  * up to ISO__MAX_ROWS rows per statement (schema.c says why and how a
- * conflicting row is handled).  Only after COMMIT returned
- * (synced, at the configured level) are the group's decisions reported
- * durable.  A failed group is rolled back and every decision in it gets the
- * error: nothing is reported durable that is not.
+ * conflicting row is handled).  The group's decisions are reported durable
+ * only after COMMIT returned and, with synchronous=FULL, the syncer thread
+ * has synced the WAL (sync.c), while this thread writes the next group.  A
+ * failed group is rolled back and every decision in it gets the error:
+ * nothing is reported durable that is not.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,7 @@ static void free_chunks(iso__chunk *list) {
 
 /* Gives a written group's chunks back: kept as spares up to a few, freed
  * beyond. */
-static void recycle(iso_journal_db *db, iso__chunk *list) {
+void iso__recycle(iso_journal_db *db, iso__chunk *list) {
   iso__chunk *drop = NULL;
   pthread_mutex_lock(&db->mu);
   while (list) {
@@ -182,7 +183,7 @@ void iso__queue_free(iso_journal_db *db) {
 enum { PREFETCH_AHEAD = 2048 }; /* bytes: four or five events */
 
 /* Walks a taken chunk list event by event: *c and *off are the cursor. */
-static iso__event *next_event(iso__chunk **c, size_t *off) {
+iso__event *iso__next_event(iso__chunk **c, size_t *off) {
   while (*c && *off >= (*c)->used) {
     *c = (*c)->next;
     *off = 0;
@@ -199,11 +200,6 @@ static iso__event *next_event(iso__chunk **c, size_t *off) {
   return ev;
 }
 
-/* for (each event e of a taken chunk list): the outer loop only declares
- * the chunk cursor. */
-#define FOR_EACH_EVENT(e, list)                                               \
-  for (iso__chunk *e##_c = (list); e##_c; e##_c = NULL)                       \
-    for (size_t e##_off = 0; ((e) = next_event(&e##_c, &e##_off));)
 
 /* ---- binding ------------------------------------------------------------- */
 
@@ -333,38 +329,32 @@ static int write_decision(iso_journal_db *db, const iso__event *d) {
 
 /* ---- one group ------------------------------------------------------------
  * The write pass also notes what the group must report (each decision's
- * callback, each barrier) in a small array: reading the events again after
- * COMMIT, the profile showed, was a cache miss per event. */
+ * callback, each barrier) in the group's array: reading the events again
+ * after COMMIT, the profile showed, was a cache miss per event. */
 
-typedef struct iso__group {
-  size_t events, lost; /* lost: what a failure loses (barriers are not) */
-  size_t noted;
-  bool all_noted; /* false: the array could not grow, walk the events */
-} iso__group;
-
-static void note(iso_journal_db *db, iso__group *g, iso_journal_durable_cb cb,
-                 void *arg) {
+static void note(iso__group *g, iso_journal_durable_cb cb, void *arg) {
   if (!g->all_noted) return;
-  if (g->noted == db->notice_cap) {
-    size_t cap = db->notice_cap ? 2 * db->notice_cap : 1024;
-    iso__notice *p = realloc(db->notices, cap * sizeof *p);
+  if (g->noted == g->notice_cap) {
+    size_t cap = g->notice_cap ? 2 * g->notice_cap : 1024;
+    iso__notice *p = realloc(g->notices, cap * sizeof *p);
     if (!p) {
       g->all_noted = false;
       return;
     }
-    db->notices = p;
-    db->notice_cap = cap;
+    g->notices = p;
+    g->notice_cap = cap;
   }
-  db->notices[g->noted++] = (iso__notice){cb, arg};
+  g->notices[g->noted++] = (iso__notice){cb, arg};
 }
 
-static int write_group(iso_journal_db *db, iso__chunk *list, iso__group *g) {
+static int write_group(iso_journal_db *db, iso__group *g) {
   int rc = iso__sqlite_status(
       sqlite3_exec(db->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+  if (!rc) rc = iso__undo_write(db, g);
   iso__rows begins = {.st = db->st_insert, .bind = bind_begin, .cols = ISO__BEGIN_COLS};
   iso__rows dones = {.st = db->st_done, .bind = bind_completion, .cols = ISO__DONE_COLS};
   iso__event *e;
-  FOR_EACH_EVENT(e, list) {
+  FOR_EACH_EVENT(e, g->list) {
     g->events++;
     switch (e->kind) {
     case ISO__EV_BEGIN:
@@ -375,13 +365,13 @@ static int write_group(iso_journal_db *db, iso__chunk *list, iso__group *g) {
        * take either order; this keeps the rows' history simple) */
       if (!rc && !e->paired) rc = flush_rows(&begins, true);
       if (!rc && !e->paired) rc = write_decision(db, e);
-      if (e->cb) note(db, g, e->cb, e->cb_arg);
+      if (e->cb) note(g, e->cb, e->cb_arg);
       break;
     case ISO__EV_COMPLETION:
       if (!rc) rc = add_row(&dones, e);
       break;
     default:
-      note(db, g, NULL, e);
+      note(g, NULL, e);
       continue;
     }
     g->lost++;
@@ -393,48 +383,10 @@ static int write_group(iso_journal_db *db, iso__chunk *list, iso__group *g) {
   return rc;
 }
 
-static void release_barrier(const iso__event *e) {
-  pthread_mutex_lock(e->barrier_mu);
-  *e->barrier_done = true;
-  pthread_cond_broadcast(e->barrier_cv);
-  pthread_mutex_unlock(e->barrier_mu);
-}
-
-/* Reports the group's outcome. */
-static void finish_group(iso_journal_db *db, iso__chunk *list,
-                         const iso__group *g, int rc, uint64_t write_ns) {
-  if (g->all_noted) {
-    for (size_t i = 0; i < g->noted; i++) {
-      const iso__notice *x = &db->notices[i];
-      /* each callback's first touch of its ticket is a cache miss */
-      if (i + 8 < g->noted) __builtin_prefetch(db->notices[i + 8].arg);
-      if (x->cb) x->cb(x->arg, rc, write_ns);
-      else release_barrier(x->arg);
-    }
-  } else {
-    iso__event *e;
-    FOR_EACH_EVENT(e, list) {
-      if (e->kind == ISO__EV_DECISION && e->cb) e->cb(e->cb_arg, rc, write_ns);
-      else if (e->kind == ISO__EV_BARRIER) release_barrier(e);
-    }
-  }
-  size_t n = g->events;
-  if (rc) {
-    atomic_fetch_add(&db->n_failures, g->lost);
-    atomic_fetch_add(&db->n_failed_groups, 1);
-    if (db->cfg.failed) db->cfg.failed(db, rc, g->lost, db->cfg.failed_data);
-  } else {
-    atomic_fetch_add(&db->n_events, n);
-    atomic_fetch_add(&db->n_groups, 1);
-    uint64_t max = atomic_load(&db->n_max_group);
-    while (n > max && !atomic_compare_exchange_weak(&db->n_max_group, &max, n)) {
-    }
-  }
-}
-
 static void *writer_main(void *arg) {
   iso_journal_db *db = arg;
   for (;;) {
+    if (db->pipelined) iso__sync_wait_taken(db);
     pthread_mutex_lock(&db->mu);
     iso__chunk *idle = NULL;
     if (!db->head) idle = trim_spares(db);
@@ -452,11 +404,22 @@ static void *writer_main(void *arg) {
     if (list) {
       struct timespec c0, c1;
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-      uint64_t t0 = iso__mono_ns();
-      iso__group g = {.all_noted = true};
-      int rc = write_group(db, list, &g);
-      finish_group(db, list, &g, rc, iso__mono_ns() - t0);
-      recycle(db, list);
+      iso__group *g = iso__group_get(db);
+      g->list = list;
+      g->t0 = iso__mono_ns();
+      g->rc = write_group(db, g);
+      if (g->rc) iso__undo_return(db, g);
+      if (db->pipelined) {
+        /* the syncer syncs the WAL and reports while this thread writes
+         * the next group (sync.c) */
+        if (!g->rc)
+          sqlite3_file_control(db->wdb, "main", SQLITE_FCNTL_JOURNAL_POINTER, &g->wal);
+        iso__sync_push(db, g);
+      } else {
+        iso__group_report(db, g, g->rc, iso__mono_ns() - g->t0);
+        iso__recycle(db, list);
+        iso__group_put(db, g);
+      }
       clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
       atomic_fetch_add(&db->n_cpu_ns,
                        (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000ll +
@@ -469,10 +432,16 @@ static void *writer_main(void *arg) {
 }
 
 int iso__writer_start(iso_journal_db *db) {
+  int rc = iso__sync_start(db);
+  if (rc) {
+    iso__sync_stop(db);
+    return rc;
+  }
   db->started = true;
   db->generation = atomic_fetch_add(&generations, 1);
   if (pthread_create(&db->writer, NULL, writer_main, db)) {
     db->started = false;
+    iso__sync_stop(db);
     return ISO_E_NOMEM;
   }
   return 0;
@@ -484,6 +453,7 @@ void iso__writer_stop(iso_journal_db *db) {
   pthread_mutex_unlock(&db->mu);
   pthread_cond_signal(&db->cv);
   pthread_join(db->writer, NULL);
+  iso__sync_stop(db); /* after the syncer reported every group */
 }
 
 void iso_journal_sync_wait(iso_journal_db *db) {
