@@ -293,17 +293,27 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
 #define KEY_BUILD_MAX (4 + ISO_FLOW_MAX_KEY_FIELDS * 255)
 _Static_assert(KEY_BUILD_MAX >= ISO__KEY_INLINE, "a key is copied whole");
 
-static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
-  const iso_flow_config *cfg = &tx->flow->cfg;
-  const char *mti = iso_msg_mti(tx->req);
+static bool build_key(const iso_flow_config *cfg, const iso_msg *req, uint8_t *key,
+                      size_t *len) {
+  const char *mti = iso_msg_mti(req);
   memcpy(key, mti, 4);
   if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
   size_t pos = 4;
   for (size_t i = 0; i < cfg->key_count; i++)
-    if (!append_field(tx->req, cfg->key_fields[i], key, KEY_BUILD_MAX, &pos))
+    if (!append_field(req, cfg->key_fields[i], key, KEY_BUILD_MAX, &pos))
       return false;
   *len = pos;
   return true;
+}
+
+/* The key as kept and journaled: a long key as its head and a digest of
+ * the whole, under the flow's fingerprint key so that it survives a
+ * restart.  Returns the length kept. */
+static size_t fold_key(const iso_flow *f, uint8_t *key, size_t len) {
+  if (len <= ISO__KEY_INLINE) return len;
+  uint64_t digest = iso__siphash(f->cfg.fingerprint_key, key, len);
+  memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
+  return ISO__KEY_INLINE;
 }
 
 /* A keyed hash of the fingerprint fields.  One too long to append ends
@@ -523,16 +533,9 @@ void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p) {
   uint8_t key[KEY_BUILD_MAX];
   size_t len;
   p->repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
-  p->ok = build_key(tx, key, &len);
+  p->ok = build_key(&f->cfg, tx->req, key, &len);
   if (!p->ok) return;
-  if (len > ISO__KEY_INLINE) {
-    /* A long key is kept (and journaled) as its head and a digest of the
-     * whole, under the flow's fingerprint key so that it survives a
-     * restart. */
-    uint64_t digest = iso__siphash(f->cfg.fingerprint_key, key, len);
-    memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
-    len = ISO__KEY_INLINE;
-  }
+  len = fold_key(f, key, len);
   memcpy(p->key, key, ISO__KEY_INLINE); /* see insert */
   p->len = (uint8_t)len;
   p->hash = iso__siphash13(s->table_key, key, len);
@@ -720,4 +723,21 @@ void iso__idem_lookup_found(iso_tx *tx) {
   uv_mutex_unlock(&s->lock);
   found_free(found);
   iso__tx_finish_dup(tx, status);
+}
+
+/* ---- the key of any message --------------------------------------------- */
+
+_Static_assert(ISO__KEY_INLINE == ISO_FLOW_KEY_MAX, "the public bound is the kept length");
+
+int iso_flow_idempotency_key(const iso_flow *flow, const iso_msg *msg,
+                             uint8_t key[ISO_FLOW_KEY_MAX], size_t *len) {
+  if (!flow->cfg.idempotency) return ISO_E_STATE;
+  if (strlen(iso_msg_mti(msg)) != 4) return ISO_E_INVAL;
+  uint8_t full[KEY_BUILD_MAX];
+  size_t n;
+  if (!build_key(&flow->cfg, msg, full, &n)) return ISO_E_INVAL;
+  n = fold_key(flow, full, n);
+  memcpy(key, full, n);
+  *len = n;
+  return 0;
 }

@@ -191,6 +191,29 @@ typedef struct iso__notice {
   void *arg;
 } iso__notice;
 
+/* A decision set back to ABORT after the sync that was to make it durable
+ * failed (sync.c): its row was committed, the flow was told it failed. */
+typedef struct iso__undo {
+  uint64_t tx_id;
+  int reason;
+} iso__undo;
+
+/* One group commit, from the writer taking the queue to its report
+ * (writer.c writes it, sync.c syncs and reports it; recycled). */
+typedef struct iso__group {
+  struct iso__group *next;
+  iso__chunk *list;     /* its events, given back once reported */
+  iso__notice *notices; /* each decision's callback, each barrier */
+  size_t noted, notice_cap;
+  bool all_noted;       /* false: the array could not grow, walk the events */
+  size_t events, lost;  /* lost: what a failure loses (barriers are not) */
+  int rc;               /* the write's outcome */
+  uint64_t t0;          /* monotonic ns when the writer took it */
+  sqlite3_file *wal;    /* the WAL to sync before reporting it */
+  iso__undo *undo;      /* undos this group wrote: kept until synced */
+  size_t undo_n, undo_cap;
+} iso__group;
+
 /* ---- the checkpoint policy (checkpoint.c) -------------------------------- */
 
 /* Thresholds in WAL pages, and where a restart of the WAL stands. */
@@ -212,7 +235,27 @@ typedef enum { ISO__CK_NONE, ISO__CK_WAKE, ISO__CK_TAIL } iso__ck_action;
 iso__ck_action iso__checkpoint_decide(iso__ck_policy *p, uint64_t wal_pages,
                                       uint64_t copied, bool copying, uint64_t rounds);
 
+/* ---- reversals ----------------------------------------------------------
+ * A reversal is a message of MTI class 4 (x4xx) in ISO 8583:1987, :1993 or
+ * :2003.  The partial index tx_reversal (schema.c) holds those rows only,
+ * and a selection of reversals (query.c) repeats the very condition, which
+ * is what lets SQLite use that index.  Plain comparisons: with a function
+ * in the condition, the writer's multi-row statements measured a third
+ * dearer (SQLite then keeps a statement journal for them).  t: the table's
+ * alias with its dot, or "". */
+#define ISO__REVERSAL_SQL(t)                                                  \
+  "(" t "mti >= '0400' AND " t "mti < '0500' OR " t "mti >= '1400' AND " t   \
+  "mti < '1500' OR " t "mti >= '2400' AND " t "mti < '2500')"
+
 /* ---- the handle --------------------------------------------------------- */
+
+/* The writer's multi-row statements (schema.c prepares one per size,
+ * writer.c fills them): SQLite's cost per statement execution -- opening
+ * and closing a cursor per table and index, the program's prologue, the
+ * bindings' bookkeeping -- is paid once per ISO__ROWS[i] rows. */
+enum { ISO__ROW_SIZES = 3, ISO__MAX_ROWS = 32 };
+extern const int ISO__ROWS[ISO__ROW_SIZES]; /* descending from ISO__MAX_ROWS to 1 */
+enum { ISO__BEGIN_COLS = 19, ISO__DONE_COLS = 7 }; /* parameters per row */
 
 struct iso_journal_db {
   iso_journal_config cfg;
@@ -223,7 +266,8 @@ struct iso_journal_db {
   uint64_t first_tx_id;
 
   sqlite3 *wdb; /* the writer's connection */
-  sqlite3_stmt *st_insert, *st_decide, *st_done;
+  /* st_insert[i] / st_done[i] write ISO__ROWS[i] rows per step */
+  sqlite3_stmt *st_insert[ISO__ROW_SIZES], *st_decide, *st_done[ISO__ROW_SIZES];
   sqlite3 *rdb; /* readers: lookup, queries (rd_mu) */
   pthread_mutex_t rd_mu;
 
@@ -233,10 +277,22 @@ struct iso_journal_db {
   iso__chunk *head, *tail, *spare;
   size_t queued, spare_count;
   uint64_t generation; /* changes whenever the writer takes the queue */
-  iso__notice *notices; /* the writer's, grown as groups need */
-  size_t notice_cap;
   bool writer_sleeping, stopping, started;
   pthread_t writer;
+
+  /* pipelined durability (sync.c): with synchronous=FULL the writer's
+   * connection commits without syncing and the syncer thread syncs the
+   * WAL and reports, while the writer writes the next group */
+  bool pipelined;
+  sqlite3_stmt *st_undo;
+  pthread_t sync_thread;
+  pthread_mutex_t sync_mu;
+  pthread_cond_t sync_cv, sync_free_cv, sync_taken_cv;
+  iso__group *sync_head, *sync_tail; /* written, to sync and report */
+  iso__group *group_free;            /* recycled groups */
+  iso__undo *undo;                   /* to write in the next group */
+  size_t undo_n, undo_cap;
+  bool sync_stop, sync_started;
 
   /* the checkpointer (checkpoint.c) */
   sqlite3 *cdb;
@@ -258,6 +314,32 @@ int iso__schema_prepare_writer(iso_journal_db *db);
 int iso__sqlite_status(int sqlite_rc);
 int iso__writer_start(iso_journal_db *db);
 void iso__writer_stop(iso_journal_db *db);
+
+/* sync.c: the syncer thread (started with the writer, running when
+ * pipelined; iso__sync_stop also undoes a failed start), a
+ * written group handed to it (reported in order, after a sync of the WAL
+ * when it committed), a group reported right away (not pipelined), the
+ * groups' recycling, and the undos the writer writes first in a group. */
+int iso__sync_start(iso_journal_db *db);
+void iso__sync_stop(iso_journal_db *db);
+void iso__sync_push(iso_journal_db *db, iso__group *g);
+void iso__sync_wait_taken(iso_journal_db *db);
+void iso__group_report(iso_journal_db *db, iso__group *g, int rc, uint64_t write_ns);
+iso__group *iso__group_get(iso_journal_db *db);
+void iso__group_put(iso_journal_db *db, iso__group *g);
+/* Writes the pending undos into the writer's open transaction, moving
+ * them into g; on failure they stay pending. */
+int iso__undo_write(iso_journal_db *db, iso__group *g);
+/* A group that did not commit gives its undos back. */
+void iso__undo_return(iso_journal_db *db, iso__group *g);
+/* The queue's chunks back to the producers (writer.c). */
+void iso__recycle(iso_journal_db *db, iso__chunk *list);
+/* Walks a taken chunk list (writer.c); for (each event e of a list): the
+ * outer loop only declares the chunk cursor. */
+iso__event *iso__next_event(iso__chunk **c, size_t *off);
+#define FOR_EACH_EVENT(e, list)                                               \
+  for (iso__chunk *e##_c = (list); e##_c; e##_c = NULL)                       \
+    for (size_t e##_off = 0; ((e) = iso__next_event(&e##_c, &e##_off));)
 int iso__checkpointer_start(iso_journal_db *db);
 void iso__checkpointer_stop(iso_journal_db *db);
 /* The checkpoint policy's thresholds in WAL pages (checkpoint.c explains

@@ -629,6 +629,57 @@ static void without_journal_flows_run_in_memory(void **state) {
   env_end(&e);
 }
 
+/* Runs msg through e's flow to completion; the fake journal keeps the key
+ * its begin carried. */
+static void run_one(env *e, iso_msg *m) {
+  fx_done d = {0};
+  int before = e->jr.nticket;
+  assert_int_equal(iso_flow_submit(e->fl, m, 0, fx_on_done, &d), 0);
+  spin(e, 5);
+  assert_int_equal(e->jr.nticket, before + 1);
+  durable_from_thread(e->jr.tickets[before], 0);
+  assert_true(fx_run_until(&e->loop, &d.calls, 5000));
+  assert_int_equal(d.status, 0);
+}
+
+/* iso_flow_idempotency_key gives what the flow journals: a repeat (0101)
+ * has its original's key, a long key comes folded the same way, and a
+ * message without an MTI or a flow without idempotency have none. */
+static void idempotency_key_is_the_journaled_one(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, true);
+  const iso_spec *spec = iso_spec_builtin("iso87a");
+  iso_msg m;
+  uint8_t key[ISO_FLOW_KEY_MAX];
+  size_t len = 0;
+  for (int long_key = 0; long_key < 2; long_key++) {
+    iso_msg_init(&m, spec);
+    fx_request(&m, "0100", long_key ? "000002" : "000001", "000000000100");
+    if (long_key) assert_int_equal(iso_msg_set_str(&m, 32, "12345678901"), 0);
+    run_one(&e, &m);
+    assert_int_equal(e.jr.key_len, long_key ? ISO_FLOW_KEY_MAX : 38);
+    assert_int_equal(iso_msg_set_mti(&m, "0101"), 0);
+    assert_int_equal(iso_flow_idempotency_key(e.flow, &m, key, &len), 0);
+    assert_int_equal(len, e.jr.key_len);
+    assert_memory_equal(key, e.jr.key, len);
+    iso_msg_cleanup(&m);
+  }
+  iso_msg_init(&m, spec);
+  assert_int_equal(iso_flow_idempotency_key(e.flow, &m, key, &len), ISO_E_INVAL);
+  iso_msg_cleanup(&m);
+  env_end(&e);
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.idempotency = false;
+  env_init(&e, &cfg, false);
+  iso_msg_init(&m, spec);
+  fx_request(&m, "0100", "000001", "000000000100");
+  assert_int_equal(iso_flow_idempotency_key(e.flow, &m, key, &len), ISO_E_STATE);
+  iso_msg_cleanup(&m);
+  env_end(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(events_in_order_and_response_held_until_durable),
@@ -643,6 +694,7 @@ int main(void) {
       cmocka_unit_test(recovery_aborts_undecided_everywhere),
       cmocka_unit_test(record_reused_after_other_spec),
       cmocka_unit_test(without_journal_flows_run_in_memory),
+      cmocka_unit_test(idempotency_key_is_the_journaled_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -594,6 +594,26 @@ uv_loop_t *iso_tx_loop(const iso_tx *tx);
 /** iso_tx_flow -- the flow running the transaction. */
 iso_flow *iso_tx_flow(const iso_tx *tx);
 
+/** The longest idempotency key the flow keeps and journals, in bytes. */
+#define ISO_FLOW_KEY_MAX 40
+
+/**
+ * iso_flow_idempotency_key -- the idempotency key the flow gives `msg`, as
+ * it keeps and journals it (iso_journal_begin.idempotency_key): the MTI
+ * with its repeat digit ignored, then each of the flow's key_fields as a
+ * length byte and the value (0xFF for an absent field); a key longer than
+ * ISO_FLOW_KEY_MAX as its first 32 bytes and a digest of the whole.  Lets
+ * a participant find a transaction in the journal from what another
+ * message says of it (a reversal's DE 90 names its original's MTI, STAN,
+ * DE 7 and DE 32).  msg is only read.  Writes *len bytes (at most
+ * ISO_FLOW_KEY_MAX) into key; returns 0, ISO_E_STATE when the flow's
+ * idempotency is off (its transactions have no key), ISO_E_INVAL when msg
+ * has no MTI or a key field longer than 254 bytes (the flow gives such a
+ * request no key either).  Thread-safe once the flow is started.
+ */
+int iso_flow_idempotency_key(const iso_flow *flow, const iso_msg *msg,
+                             uint8_t key[ISO_FLOW_KEY_MAX], size_t *len);
+
 /** iso_tx_is_recovery -- true during a recovery re-run (iso_flow_recover). */
 bool iso_tx_is_recovery(const iso_tx *tx);
 
