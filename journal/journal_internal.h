@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "isoflow/journal.h"
 
@@ -105,8 +106,7 @@ typedef struct iso__protect {
   uint8_t check[16];     /* key check value stored in meta */
   bool prot[ISO_MAX_FIELD + 1];
   /* ready for use (iso__protect_ready) */
-  EVP_MD *sha256;
-  EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
+  SHA256_CTX hmac_inner, hmac_outer; /* HMAC pads absorbed (protect.c) */
   EVP_CIPHER *aes; /* fetched once; each thread keys its own context */
 } iso__protect;
 
