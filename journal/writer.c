@@ -80,13 +80,13 @@ static iso__event *reserve(iso_journal_db *db, size_t size) {
 
 int iso__enqueue(iso_journal_db *db, iso__event *ev, iso__jbuf *const *bufs,
                  iso__blob *const *blobs, size_t n, size_t limit) {
-  size_t total = sizeof *ev;
+  size_t head = iso__event_head_size(ev->kind), total = head;
   for (size_t i = 0; i < n; i++) {
     if (!bufs[i]) {
       *blobs[i] = NO_BLOB;
       continue;
     }
-    *blobs[i] = (iso__blob){(uint32_t)(total - sizeof *ev), (uint32_t)bufs[i]->len};
+    *blobs[i] = (iso__blob){(uint32_t)total, (uint32_t)bufs[i]->len};
     total += bufs[i]->len;
   }
   total = (total + 15) & ~(size_t)15;
@@ -107,9 +107,9 @@ int iso__enqueue(iso_journal_db *db, iso__event *ev, iso__jbuf *const *bufs,
     pthread_mutex_unlock(&db->mu);
     return ISO_E_NOMEM;
   }
-  memcpy(q, ev, sizeof *ev);
+  memcpy(q, ev, head);
   for (size_t i = 0; i < n; i++)
-    if (bufs[i]) memcpy(q->data + blobs[i]->off, bufs[i]->data, bufs[i]->len);
+    if (bufs[i]) memcpy((uint8_t *)q + blobs[i]->off, bufs[i]->data, bufs[i]->len);
   if (q->kind == ISO__EV_BEGIN) {
     last_begin.db = db;
     last_begin.generation = db->generation;
@@ -200,7 +200,7 @@ static iso__event *next_event(iso__chunk **c, size_t *off) {
 static void bind_blob(sqlite3_stmt *st, int i, const iso__event *ev,
                       iso__blob b) {
   if (b.off == UINT32_MAX) sqlite3_bind_null(st, i);
-  else sqlite3_bind_blob(st, i, ev->data + b.off, (int)b.len, SQLITE_STATIC);
+  else sqlite3_bind_blob(st, i, iso__blob_data(ev, b), (int)b.len, SQLITE_STATIC);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s) {
