@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -538,6 +539,53 @@ static void test_identity_columns(void **s) {
   }
 }
 
+/* Envelope nonces come from a per-thread pool: never the same twice in a
+ * process, and a forked child does not reuse the parent's pool (the same
+ * bytes in both processes would repeat a nonce under the key). */
+static void seal_nonce(iso_journal_db *db, uint8_t nonce[ISO__NONCE_LEN]) {
+  iso__jbuf env;
+  iso__jbuf_init(&env);
+  int fields[] = {2};
+  const uint8_t plain[] = {2, 4, '4', '1', '1', '1'};
+  assert_int_equal(iso__seal(&db->prot, 1, 'Q', fields, 1, plain, sizeof plain, &env), 0);
+  assert_int_equal(env.len, 1 + ISO__NONCE_LEN + ISO__TAG_LEN + sizeof plain);
+  memcpy(nonce, env.data + 1, ISO__NONCE_LEN);
+  iso__jbuf_free(&env);
+}
+
+static void test_nonces_fresh_after_fork(void **s) {
+  (void)s;
+  iso_journal_db *db;
+  assert_int_equal(jt_open("n.db", jt_key_file(false), false, &db), 0);
+  enum { N = 1200 }; /* more than one pool */
+  static uint8_t seen_nonces[N][ISO__NONCE_LEN];
+  for (int i = 0; i < N; i++) {
+    seal_nonce(db, seen_nonces[i]);
+    for (int j = 0; j < i; j++)
+      assert_memory_not_equal(seen_nonces[i], seen_nonces[j], ISO__NONCE_LEN);
+  }
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    uint8_t n[ISO__NONCE_LEN];
+    seal_nonce(db, n);
+    _exit(write(fds[1], n, sizeof n) == (ssize_t)sizeof n ? 0 : 1);
+  }
+  uint8_t child[ISO__NONCE_LEN], mine[ISO__NONCE_LEN];
+  assert_int_equal(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+  int ws;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+  seal_nonce(db, mine);
+  assert_memory_not_equal(child, mine, ISO__NONCE_LEN);
+  close(fds[0]);
+  close(fds[1]);
+  iso_journal_close(db);
+  jt_cleanup();
+}
+
 /* The PAN hash is HMAC-SHA256 computed from pre-keyed states: it must equal
  * OpenSSL's own HMAC with the same key. */
 static void test_pan_hash_is_hmac(void **s) {
@@ -561,6 +609,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pan_hash_is_hmac),
       cmocka_unit_test(test_identity_columns),
+      cmocka_unit_test(test_nonces_fresh_after_fork),
       cmocka_unit_test(test_rows_no_key),
       cmocka_unit_test(test_rows_with_key),
       cmocka_unit_test(test_decision_with_or_without_its_begin),
