@@ -174,18 +174,19 @@ int main(int argc, char **argv) {
   bool quick = argc > 1 && !strcmp(argv[1], "--quick");
   unsigned long n = quick ? 100000 : 1000000;
   int runs = quick ? 1 : 5;
-  /* for profiling: BENCH_N transactions, BENCH_RUNS runs, BENCH_NO_KEY;
-   * BENCH_KEEP leaves the journal in ISOFLOW_BENCH_DIR */
+  /* for profiling: BENCH_N transactions, BENCH_RUNS runs, BENCH_NO_KEY
+   * (no run with the key), BENCH_KEY_ONLY (no run without it); BENCH_KEEP
+   * leaves the journal in ISOFLOW_BENCH_DIR */
   if (getenv("BENCH_N")) n = strtoul(getenv("BENCH_N"), NULL, 10);
   if (getenv("BENCH_RUNS")) runs = atoi(getenv("BENCH_RUNS"));
   if (runs < 1 || runs > 5) runs = 1;
-  bool with_key = !getenv("BENCH_NO_KEY");
+  bool with_key = !getenv("BENCH_NO_KEY"), without_key = !getenv("BENCH_KEY_ONLY");
   const char *dir = getenv("ISOFLOW_BENCH_DIR");
   char tmp[] = "/tmp/isoflow-bench-journal-XXXXXX";
   if (!dir) dir = mkdtemp(tmp);
   double tps[5], tpsk[5], wait[5], group[5], wus[5], lus[5], wusk[5], lusk[5];
   for (int i = 0; i < runs; i++) {
-    result r = run(n, false, dir);
+    result r = without_key ? run(n, false, dir) : (result){0};
     tps[i] = r.tps;
     wait[i] = r.wait_p99_us;
     group[i] = r.group;
