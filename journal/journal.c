@@ -122,11 +122,19 @@ void iso_journal_stats_get(iso_journal_db *db, iso_journal_stats *out) {
 
 /* ---- event serialization --------------------------------------------------- */
 
+/* Copies a short text field (canonical value) of the request. */
+static void copy_text(const iso_msg *m, int f, char *out, size_t cap) {
+  size_t len = 0;
+  out[0] = 0;
+  if (iso_msg_get(m, f, out, cap, &len) || len >= cap) out[0] = 0;
+  else out[len] = 0;
+}
+
 /* Serializes a message: clear record, and the protected fields sealed (with
  * a key) or dropped (DE 2 masked into the clear record instead). */
 static int protect_message(iso_journal_db *db, uint64_t tx_id, char dir,
                            const iso_msg *m, iso__jbuf *clear, iso__jbuf *env,
-                           bool *has_env, iso__seen *seen, size_t nseen) {
+                           bool *has_env) {
   iso__jbuf plain;
   iso__jbuf_init(&plain);
   int fields[ISO_MAX_FIELD];
@@ -135,7 +143,7 @@ static int protect_message(iso_journal_db *db, uint64_t tx_id, char dir,
   /* DE 2 always goes masked into the clear record (displays, queries);
    * with the key the envelope restores it. */
   int rc = iso__record_message(m, db->prot.prot, true, clear,
-                               key ? &plain : NULL, fields, &nf, seen, nseen);
+                               key ? &plain : NULL, fields, &nf);
   *has_env = false;
   if (!rc && key && nf) {
     rc = iso__seal(&db->prot, tx_id, dir, fields, nf, plain.data, plain.len, env);
@@ -153,32 +161,28 @@ int iso_journal_log_begin(iso_journal_db *db, const iso_journal_begin *ev) {
   iso__jbuf_init(&env);
   bool has_env = false, has_req = ev->request != NULL;
   int rc = 0;
+  if (ev->idempotency_key) iso__jbuf_put(&key, ev->idempotency_key, ev->idempotency_key_len);
+  if (has_req) rc = protect_message(db, ev->tx_id, 'Q', ev->request, &req, &env, &has_env);
   iso__event e = {.kind = ISO__EV_BEGIN, .tx_id = ev->tx_id,
                   .at = ev->started_at, .fingerprint = ev->fingerprint};
-  /* The identity columns are copied as the request is encoded; the PAN
-   * only to mask and hash it here. */
-  char pan[sizeof e.pan_masked];
-  iso__seen seen[] = {{.field = 11, .out = e.stan, .cap = sizeof e.stan},
-                      {.field = 37, .out = e.rrn, .cap = sizeof e.rrn},
-                      {.field = 41, .out = e.terminal, .cap = sizeof e.terminal},
-                      {.field = 4, .out = e.amount, .cap = sizeof e.amount},
-                      {.field = 49, .out = e.currency, .cap = sizeof e.currency},
-                      {.field = 2, .out = pan, .cap = sizeof pan}};
-  if (ev->idempotency_key) iso__jbuf_put(&key, ev->idempotency_key, ev->idempotency_key_len);
-  if (has_req)
-    rc = protect_message(db, ev->tx_id, 'Q', ev->request, &req, &env, &has_env,
-                         seen, sizeof seen / sizeof *seen);
   if (!rc && has_req) {
-    const char *mti = iso_msg_mti(ev->request);
+    const iso_msg *m = ev->request;
+    const char *mti = iso_msg_mti(m);
     memcpy(e.mti, mti, strnlen(mti, sizeof e.mti - 1));
-    size_t len = seen[5].len;
-    if (seen[5].found) {
+    copy_text(m, 11, e.stan, sizeof e.stan);
+    copy_text(m, 37, e.rrn, sizeof e.rrn);
+    copy_text(m, 41, e.terminal, sizeof e.terminal);
+    copy_text(m, 4, e.amount, sizeof e.amount);
+    copy_text(m, 49, e.currency, sizeof e.currency);
+    char pan[24];
+    size_t len = 0;
+    if (iso_msg_get(m, 2, pan, sizeof pan, &len) == 0 && len < sizeof e.pan_masked) {
       iso_mask_pan(pan, len, e.pan_masked);
       e.pan_masked[len] = 0;
       e.has_pan = iso__pan_hash(&db->prot, (const uint8_t *)pan, len, e.pan_hash) == 0;
     }
+    OPENSSL_cleanse(pan, sizeof pan);
   }
-  if (has_req) OPENSSL_cleanse(pan, sizeof pan);
   if (!rc) {
     iso__jbuf *bufs[] = {ev->idempotency_key ? &key : NULL, has_req ? &req : NULL,
                          has_env ? &env : NULL};
@@ -225,8 +229,7 @@ int iso_journal_log_completion(iso_journal_db *db,
   iso__jbuf_init(&stages);
   bool has_env = false;
   int rc = 0;
-  if (ev->response)
-    rc = protect_message(db, ev->tx_id, 'R', ev->response, &resp, &env, &has_env, NULL, 0);
+  if (ev->response) rc = protect_message(db, ev->tx_id, 'R', ev->response, &resp, &env, &has_env);
   iso__record_stages(&stages, ev->stages, ev->stage_count);
   if (!rc && stages.failed) rc = ISO_E_NOMEM;
   iso__event e = {.kind = ISO__EV_COMPLETION, .tx_id = ev->tx_id,

@@ -65,27 +65,13 @@ bool iso__jget_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v);
  * Stages: varint(count) then name ("" = flow level), phase(u8),
  *         varint(start), varint(duration) each. */
 
-/* A field whose value a caller wants as iso__record_message goes by it
- * (the begin's identity columns), instead of looking it up again: the
- * canonical value is copied NUL-terminated into `out` when it is shorter
- * than `cap` (then `found`, and `len` set); `out` stays "" when the field
- * is absent or longer.  `out` may receive a protected field (DE 2): wipe
- * it. */
-typedef struct iso__seen {
-  int field;
-  char *out;
-  size_t cap, len;
-  bool found;
-} iso__seen;
-
 /* Encodes the message's fields; those in prot[] go to `protected_out`
  * (may be NULL: dropped), the others to `clear`. DE 2 masked goes to clear
- * when mask_pan.  The nseen fields of `seen` (may be NULL) are copied out
- * on the way.  Returns 0 or ISO_E_NOMEM / the codec's error. */
+ * when mask_pan. Returns 0 or ISO_E_NOMEM / the codec's error. */
 int iso__record_message(const iso_msg *m, const bool prot[ISO_MAX_FIELD + 1],
                         bool mask_pan, iso__jbuf *clear,
                         iso__jbuf *protected_out, int *prot_fields,
-                        size_t *prot_count, iso__seen *seen, size_t nseen);
+                        size_t *prot_count);
 /* Rebuilds entries (message record when with_mti) into m (copies). */
 int iso__record_to_msg(const uint8_t *p, size_t len, bool with_mti,
                        iso_msg *m);

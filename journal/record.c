@@ -92,35 +92,12 @@ static void put_entry(iso__jbuf *b, int f, const uint8_t *v, size_t n) {
   iso__jbuf_put(b, v, n);
 }
 
-/* Copies a wanted field's value out (iso__seen). */
-static void copy_seen(iso__seen *seen, size_t nseen, int f, const uint8_t *v,
-                      size_t n) {
-  for (size_t k = 0; k < nseen; k++) {
-    if (seen[k].field != f) continue;
-    if (n < seen[k].cap) {
-      memcpy(seen[k].out, v, n);
-      seen[k].out[n] = 0;
-      seen[k].len = n;
-      seen[k].found = true;
-    }
-    return;
-  }
-}
-
 int iso__record_message(const iso_msg *m, const bool prot[ISO_MAX_FIELD + 1],
                         bool mask_pan, iso__jbuf *clear,
                         iso__jbuf *protected_out, int *prot_fields,
-                        size_t *prot_count, iso__seen *seen, size_t nseen) {
+                        size_t *prot_count) {
   iso__jbuf scratch;
   iso__jbuf_init(&scratch);
-  /* which fields are wanted, as bits: most fields are not */
-  uint64_t want[(ISO_MAX_FIELD + 64) / 64] = {0};
-  for (size_t k = 0; k < nseen; k++) {
-    seen[k].out[0] = 0;
-    seen[k].len = 0;
-    seen[k].found = false;
-    want[seen[k].field / 64] |= 1ull << (seen[k].field % 64);
-  }
   char mti[4] = {'0', '0', '0', '0'};
   const char *s = iso_msg_mti(m);
   if (strlen(s) == 4) memcpy(mti, s, 4);
@@ -132,7 +109,6 @@ int iso__record_message(const iso_msg *m, const bool prot[ISO_MAX_FIELD + 1],
     const uint8_t *v;
     size_t n;
     if ((rc = field_value(m, f, &scratch, &v, &n))) break;
-    if (want[f / 64] >> (f % 64) & 1) copy_seen(seen, nseen, f, v, n);
     if (!prot[f]) {
       put_entry(clear, f, v, n);
       continue;
