@@ -20,8 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
@@ -251,8 +253,14 @@ int iso__seal(const iso__protect *p, uint64_t tx_id, char dir,
   ok = ok && EVP_EncryptUpdate(c, NULL, &outl, aad, (int)aad_len) == 1;
   ok = ok && EVP_EncryptUpdate(c, ct, &outl, plain, (int)len) == 1;
   ok = ok && EVP_EncryptFinal_ex(c, ct + outl, &outl) == 1;
-  ok = ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, ISO__TAG_LEN,
-                                 out->data + at + 1 + ISO__NONCE_LEN) == 1;
+  /* the tag asked of the provider directly: EVP_CIPHER_CTX_ctrl builds the
+   * same parameter with ~100 instructions more a record */
+  OSSL_PARAM tag[2] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                        out->data + at + 1 + ISO__NONCE_LEN,
+                                        ISO__TAG_LEN),
+      OSSL_PARAM_construct_end()};
+  ok = ok && EVP_CIPHER_CTX_get_params(c, tag) == 1 && OSSL_PARAM_modified(tag);
   if (!ok) {
     OPENSSL_cleanse(ct, len); /* may still hold the plaintext */
     if (t) t->keyed_for = 0;  /* key it afresh next time */
