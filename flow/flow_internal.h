@@ -105,7 +105,7 @@ enum {
 };
 
 struct iso_journal_ticket {
-  struct iso_journal_ticket *next; /* inbox link */
+  struct iso_journal_ticket *next; /* inbox link (atomic accesses) */
   struct iso_tx *tx;
   int kind;                        /* ISO__EV_* */
   int result;
@@ -274,7 +274,10 @@ struct iso_flow_loop {
   uv_loop_t *loop;
   uv_async_t async;
   uv_timer_t timer; /* deadlines of paused transactions */
+  /* the inbox, a FIFO (serve.c): producers push at `inbox`, the loop
+   * takes from `inbox_out`; the stub keeps it from ever being empty */
   _Atomic(struct iso_journal_ticket *) inbox;
+  struct iso_journal_ticket *inbox_out, *inbox_held, inbox_stub;
   iso_tx *free_list;
   iso_tx *head, *tail; /* running transactions, in submit order */
   uint32_t records;    /* records handed out (the overload bound) */

@@ -10,9 +10,11 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "isoflow/journal.h"
 
@@ -105,8 +107,7 @@ typedef struct iso__protect {
   uint8_t check[16];     /* key check value stored in meta */
   bool prot[ISO_MAX_FIELD + 1];
   /* ready for use (iso__protect_ready) */
-  EVP_MD *sha256;
-  EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
+  SHA256_CTX hmac_inner, hmac_outer; /* HMAC pads absorbed (protect.c) */
   EVP_CIPHER *aes; /* fetched once; each thread keys its own context */
 } iso__protect;
 
@@ -144,36 +145,62 @@ enum { ISO__EV_BEGIN = 1, ISO__EV_DECISION, ISO__EV_COMPLETION,
        ISO__EV_BARRIER };
 
 typedef struct iso__blob {
-  uint32_t off, len; /* into ev->data; len 0 with off UINT32_MAX = NULL */
+  uint32_t off, len; /* from the event's start; len 0 with off UINT32_MAX = NULL */
 } iso__blob;
 
+/* An event as queued: the common head, then only its own kind's part of
+ * the union (iso__event_head_size), then its blobs.  A decision is ~100
+ * bytes instead of the ~300 of the largest kind: the loop writes, and the
+ * writer reads, every byte of every event through memory the other core
+ * touched last.  Only the fields of an event's own kind may be read. */
 typedef struct iso__event {
-  uint32_t size;             /* header and blobs: the next event follows */
-  struct iso__event *paired; /* begin <-> decision in one group */
+  uint32_t size; /* head and blobs, rounded to 16: the next event follows */
   uint8_t kind;
+  int decision;              /* decision, completion */
+  struct iso__event *paired; /* begin <-> decision in one group */
   uint64_t tx_id;
   uint64_t at; /* started_at / decided_at / finished_at */
-  /* begin */
-  uint64_t fingerprint;
-  char mti[5], stan[13], rrn[13], terminal[17], amount[20], currency[4],
-      pan_masked[20];
-  bool has_pan;
-  uint8_t pan_hash[32];
-  iso__blob key, request, request_prot;
-  /* decision */
-  int decision, reason;
-  iso__blob participants, values;
-  iso_journal_durable_cb cb;
-  void *cb_arg;
-  /* completion */
-  char rc[3];
-  iso__blob response, response_prot, stages;
-  /* barrier */
-  pthread_mutex_t *barrier_mu;
-  pthread_cond_t *barrier_cv;
-  bool *barrier_done;
-  uint8_t data[];
+  union {
+    struct { /* begin */
+      uint64_t fingerprint;
+      char mti[5], stan[13], rrn[13], terminal[17], amount[20], currency[4],
+          pan_masked[20];
+      bool has_pan;
+      uint8_t pan_hash[32];
+      iso__blob key, request, request_prot;
+    };
+    struct { /* decision */
+      int reason;
+      iso__blob participants, values;
+      iso_journal_durable_cb cb;
+      void *cb_arg;
+    };
+    struct { /* completion */
+      char rc[3];
+      iso__blob response, response_prot, stages;
+    };
+    struct { /* barrier */
+      pthread_mutex_t *barrier_mu;
+      pthread_cond_t *barrier_cv;
+      bool *barrier_done;
+    };
+  };
 } iso__event;
+
+/* The bytes of an event's head that its kind uses. */
+static inline size_t iso__event_head_size(int kind) {
+  switch (kind) {
+  case ISO__EV_BEGIN: return offsetof(iso__event, request_prot) + sizeof(iso__blob);
+  case ISO__EV_DECISION: return offsetof(iso__event, cb_arg) + sizeof(void *);
+  case ISO__EV_COMPLETION: return offsetof(iso__event, stages) + sizeof(iso__blob);
+  default: return sizeof(iso__event);
+  }
+}
+
+/* Where a blob of `ev` lies (not for a NULL blob). */
+static inline const uint8_t *iso__blob_data(const iso__event *ev, iso__blob b) {
+  return (const uint8_t *)ev + b.off;
+}
 
 /* The queue is a list of chunks with events packed back to back
  * (writer.c): no allocation per event on the producer, no free on the

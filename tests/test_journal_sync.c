@@ -18,23 +18,8 @@
 #include "journal/journal_internal.h"
 #include "support/journal_support.h"
 
-typedef struct outcome {
-  _Atomic int durable, failed, last_error;
-} outcome;
-
-static void on_decision(void *arg, int status, uint64_t write_ns) {
-  (void)write_ns;
-  outcome *o = arg;
-  if (status) {
-    atomic_fetch_add(&o->failed, 1);
-    atomic_store(&o->last_error, status);
-  } else {
-    atomic_fetch_add(&o->durable, 1);
-  }
-}
-
 /* Queues begin + decision (even ids abort). */
-static void queue_decided(iso_journal_db *db, uint64_t id, outcome *o) {
+static void queue_decided(iso_journal_db *db, uint64_t id, jt_outcome *o) {
   iso_msg req;
   jt_request(&req, iso_spec_builtin("iso87a"), (unsigned)id);
   iso_journal_begin b = {.tx_id = id, .request = &req, .started_at = jt_base_ns + id * 1000};
@@ -42,7 +27,7 @@ static void queue_decided(iso_journal_db *db, uint64_t id, outcome *o) {
   iso_msg_cleanup(&req);
   iso_journal_decision d = {.tx_id = id,
                             .decision = id % 2 ? ISO_DECISION_COMMIT : ISO_DECISION_ABORT};
-  assert_int_equal(iso_journal_log_decision(db, &d, on_decision, o), 0);
+  assert_int_equal(iso_journal_log_decision(db, &d, jt_on_decision, o), 0);
 }
 
 static iso_journal_db *open_faulty(const char *name) {
@@ -88,7 +73,7 @@ static rows tally_all(iso_journal_db *db) {
 static void test_failed_sync_reports_and_undoes(void **s) {
   (void)s;
   iso_journal_db *db = open_faulty("s.db");
-  outcome o = {0};
+  jt_outcome o = {0};
   int hits = jt_fault_hits();
   jt_fault_arm(JT_FAULT_SYNC, 0);
   for (uint64_t id = 1; id <= 50; id++) queue_decided(db, id, &o);
@@ -120,7 +105,7 @@ static void test_failed_sync_reports_and_undoes(void **s) {
 static void test_undo_kept_when_its_write_fails(void **s) {
   (void)s;
   iso_journal_db *db = open_faulty("u.db");
-  outcome o = {0};
+  jt_outcome o = {0};
   jt_fault_arm(JT_FAULT_SYNC, 0);
   for (uint64_t id = 1; id <= 10; id++) queue_decided(db, id, &o);
   iso_journal_sync_wait(db);
@@ -146,7 +131,7 @@ static void test_close_reports_everything(void **s) {
   iso_journal_db *db;
   assert_int_equal(jt_open("c.db", NULL, true, &db), 0);
   assert_true(db->pipelined);
-  outcome o = {0};
+  jt_outcome o = {0};
   for (uint64_t id = 1; id <= 300; id++) queue_decided(db, id, &o);
   iso_journal_close(db);
   assert_int_equal(atomic_load(&o.durable), 300);
@@ -169,7 +154,7 @@ static void test_not_pipelined_below_full(void **s) {
   iso_journal_db *db;
   assert_int_equal(iso_journal_open(&cfg, &db), 0);
   assert_false(db->pipelined);
-  outcome o = {0};
+  jt_outcome o = {0};
   queue_decided(db, 1, &o);
   iso_journal_sync_wait(db);
   assert_int_equal(atomic_load(&o.durable), 1);

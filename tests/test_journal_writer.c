@@ -22,27 +22,11 @@
 #include "journal/journal_internal.h"
 #include "support/journal_support.h"
 
-/* Counts decisions reported durable and failed (on the writer thread). */
-typedef struct outcome {
-  _Atomic int durable, failed, last_error;
-} outcome;
-
-static void on_decision(void *arg, int status, uint64_t write_ns) {
-  (void)write_ns;
-  outcome *o = arg;
-  if (status) {
-    atomic_fetch_add(&o->failed, 1);
-    atomic_store(&o->last_error, status);
-  } else {
-    atomic_fetch_add(&o->durable, 1);
-  }
-}
-
 /* Queues begin, the decision right after it (paired; reported to `o` when
  * not NULL) and the completion with response code rc, waiting for
  * nothing. */
 static void queue_tx_to(iso_journal_db *db, uint64_t id, iso_decision d, const char *rc,
-                        outcome *o) {
+                        jt_outcome *o) {
   const iso_spec *spec = iso_spec_builtin("iso87a");
   iso_msg req, resp;
   jt_request(&req, spec, (unsigned)id);
@@ -56,7 +40,7 @@ static void queue_tx_to(iso_journal_db *db, uint64_t id, iso_decision d, const c
   const char *parts[] = {"auth", "ledger"};
   iso_journal_decision dec = {.tx_id = id, .decision = d, .participants = parts,
                               .participant_count = 2};
-  assert_int_equal(iso_journal_log_decision(db, &dec, o ? on_decision : NULL, o), 0);
+  assert_int_equal(iso_journal_log_decision(db, &dec, o ? jt_on_decision : NULL, o), 0);
   jt_response(&resp, spec, (unsigned)id, rc);
   iso_journal_completion c = {.tx_id = id, .decision = d, .response = &resp,
                               .finished_at = b.started_at + 10000};
@@ -201,7 +185,7 @@ static void test_failed_batch(void **s) {
   cfg.vfs = "jtfault";
   iso_journal_db *db;
   assert_int_equal(iso_journal_open(&cfg, &db), 0);
-  outcome o = {0};
+  jt_outcome o = {0};
   sqlite3 *other = hold_lock("f.db");
   int hits = jt_fault_hits();
   jt_fault_arm(JT_FAULT_WRITE, 0);
