@@ -15,6 +15,8 @@
  *                      a shared machine)
  *   journal.loop.cpu   CPU time of the loop thread per transaction, us (the
  *                      flow plus serializing and protecting the events)
+ *   journal.writer.cpu.key, journal.loop.cpu.key
+ *                      the same with the key file (AES-256-GCM on the loop)
  *
  * One loop thread submits, keeping up to `window` transactions in flight
  * (ISO_SUBMIT_BORROW, two trivial participants); the journal's writer thread
@@ -172,24 +174,28 @@ int main(int argc, char **argv) {
   bool quick = argc > 1 && !strcmp(argv[1], "--quick");
   unsigned long n = quick ? 100000 : 1000000;
   int runs = quick ? 1 : 5;
-  /* for profiling: BENCH_N transactions, BENCH_RUNS runs, BENCH_NO_KEY;
-   * BENCH_KEEP leaves the journal in ISOFLOW_BENCH_DIR */
+  /* for profiling: BENCH_N transactions, BENCH_RUNS runs, BENCH_NO_KEY
+   * (no run with the key), BENCH_KEY_ONLY (no run without it); BENCH_KEEP
+   * leaves the journal in ISOFLOW_BENCH_DIR */
   if (getenv("BENCH_N")) n = strtoul(getenv("BENCH_N"), NULL, 10);
   if (getenv("BENCH_RUNS")) runs = atoi(getenv("BENCH_RUNS"));
   if (runs < 1 || runs > 5) runs = 1;
-  bool with_key = !getenv("BENCH_NO_KEY");
+  bool with_key = !getenv("BENCH_NO_KEY"), without_key = !getenv("BENCH_KEY_ONLY");
   const char *dir = getenv("ISOFLOW_BENCH_DIR");
   char tmp[] = "/tmp/isoflow-bench-journal-XXXXXX";
   if (!dir) dir = mkdtemp(tmp);
-  double tps[5], tpsk[5], wait[5], group[5], wus[5], lus[5];
+  double tps[5], tpsk[5], wait[5], group[5], wus[5], lus[5], wusk[5], lusk[5];
   for (int i = 0; i < runs; i++) {
-    result r = run(n, false, dir);
+    result r = without_key ? run(n, false, dir) : (result){0};
     tps[i] = r.tps;
     wait[i] = r.wait_p99_us;
     group[i] = r.group;
     wus[i] = r.writer_us;
     lus[i] = r.loop_us;
-    tpsk[i] = with_key ? run(n, true, dir).tps : 0;
+    result k = with_key ? run(n, true, dir) : (result){0};
+    tpsk[i] = k.tps;
+    wusk[i] = k.writer_us;
+    lusk[i] = k.loop_us;
   }
   printf("bench: journal.tx %.0f tx/s\n", bench_median(tps, (size_t)runs));
   printf("bench: journal.tx.key %.0f tx/s\n", bench_median(tpsk, (size_t)runs));
@@ -197,6 +203,8 @@ int main(int argc, char **argv) {
   printf("bench: journal.group %.0f tx\n", bench_median(group, (size_t)runs));
   printf("bench: journal.writer.cpu %.2f us/tx\n", bench_median(wus, (size_t)runs));
   printf("bench: journal.loop.cpu %.2f us/tx\n", bench_median(lus, (size_t)runs));
+  printf("bench: journal.writer.cpu.key %.2f us/tx\n", bench_median(wusk, (size_t)runs));
+  printf("bench: journal.loop.cpu.key %.2f us/tx\n", bench_median(lusk, (size_t)runs));
   if (dir == tmp) rmdir(tmp);
   return 0;
 }

@@ -259,7 +259,7 @@ static int write_decision(iso_tx *tx) {
   for (unsigned i = 0; i < ISO__CTX_INLINE + (unsigned)tx->nctx_extra; i++) {
     const iso__ctx_value *v =
         i < ISO__CTX_INLINE ? &tx->ctx[i] : &tx->ctx_extra[i - ISO__CTX_INLINE];
-    if (!v->name || v->destroy != iso__persistent_free) continue;
+    if (!v->name || !iso__ctx_is_persistent(v)) continue;
     const iso__persistent *pv = v->value;
     values[nvalues].name = v->name;
     values[nvalues].data = pv->bytes;
@@ -439,7 +439,7 @@ static void decline_journal(iso_tx *tx, int status) {
 void iso__tx_begin(iso_tx *tx) {
   iso_flow_loop *fl = tx->fl;
   iso_flow *f = tx->flow;
-  tx->id = atomic_fetch_add_explicit(&f->next_id, 1, ISO__RELAXED);
+  iso__tx_number(tx); /* unless the store's check did */
   tx->state = ISO__ST_PREPARE;
   tx->nframes = 1;
   tx->frames[0] = (iso__frame){.group = 0, .pos = 0, .level = 0};

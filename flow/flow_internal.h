@@ -8,6 +8,7 @@
 #ifndef ISOFLOW_FLOW_INTERNAL_H
 #define ISOFLOW_FLOW_INTERNAL_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,8 +29,9 @@
 #define ISO__NO_PART 0xFFu /* flow-level stage in a stage record */
 #define ISO__MAX_FRAMES (ISO_FLOW_MAX_DEPTH + 2) /* group frames per tx */
 #define ISO__CTX_INLINE 3  /* context values held in the record itself */
-#define ISO__SPILL 64      /* request bytes kept in the record past the
-                              message's own inline storage */
+#define ISO__SPILL 64      /* the record's own arena: request bytes past
+                              the message's inline storage, then
+                              persistent context values */
 #define ISO__MAX_STAGES 48 /* stage timings kept per transaction (journal) */
 #define ISO__MAX_SELECT 8  /* group names one selector may return */
 
@@ -103,7 +105,7 @@ enum {
 };
 
 struct iso_journal_ticket {
-  struct iso_journal_ticket *next; /* inbox link */
+  struct iso_journal_ticket *next; /* inbox link (atomic accesses) */
   struct iso_tx *tx;
   int kind;                        /* ISO__EV_* */
   int result;
@@ -150,8 +152,9 @@ typedef struct iso__frame {
   uint8_t level;
 } iso__frame;
 
-/* A context value.  A persistent one points at an iso__persistent block and
- * has destroy == iso__persistent_free. */
+/* A context value.  A persistent one points at an iso__persistent block:
+ * in the record's spill arena (destroy == iso__persistent_kept) or, when
+ * it did not fit, allocated (destroy == iso__persistent_free). */
 typedef struct iso__ctx_value {
   const char *name;
   void *value;
@@ -164,6 +167,12 @@ typedef struct iso__persistent {
 } iso__persistent;
 
 void iso__persistent_free(void *p);
+void iso__persistent_kept(void *p); /* does nothing: a marker */
+
+static inline bool iso__ctx_is_persistent(const iso__ctx_value *v) {
+  return v->destroy == iso__persistent_kept ||
+         v->destroy == iso__persistent_free;
+}
 
 typedef struct iso__stage {
   uint8_t part; /* ISO__NO_PART for flow-level */
@@ -210,11 +219,13 @@ struct iso_tx {
   uint8_t nstages;
   uint16_t steps;
   uint8_t decision; /* iso_decision */
+  uint8_t spill_used; /* bytes of spill taken (request, then values) */
+  bool msgs_ready; /* released with both messages in the flow's spec */
   iso__frame frames[ISO__MAX_FRAMES];
   uint8_t joined[ISO_FLOW_MAX_JOINED];
   iso__ctx_value ctx[ISO__CTX_INLINE];
   iso__ctx_value *ctx_extra;
-  uint8_t spill[ISO__SPILL]; /* copied request values past the inline arena */
+  alignas(8) uint8_t spill[ISO__SPILL]; /* see ISO__SPILL */
   iso_msg request;
   iso_msg response;
 };
@@ -225,6 +236,21 @@ static inline uint64_t iso__tx_now(const struct iso_tx *tx);
 
 static inline uint64_t iso__tx_now(const iso_tx *tx) {
   return (tx->flags & ISO__TX_PRECISE) ? iso__now_ns() : iso__coarse_ns();
+}
+
+/* Gives tx the flow's next id, once: when it begins, or earlier, under the
+ * idempotency store's lock just before its key is inserted.  Either way
+ * only a transaction that runs is numbered, in the order the store (or,
+ * without one, the loop) admitted it.  Why earlier: the id is a locked
+ * add, which waits for every store before it to complete, and inserting a
+ * key writes a line that is often still on its way from memory (the entry
+ * pointer; see idempotency.c).  Taken before that write, the add finds
+ * the store buffer holding hot lines only, and the insertion has until the
+ * next locked instruction to complete; taken after it, the add waited for
+ * that line (~7% of a flow.tx transaction, measured). */
+static inline void iso__tx_number(iso_tx *tx) {
+  if (!tx->id)
+    tx->id = atomic_fetch_add_explicit(&tx->flow->next_id, 1, ISO__RELAXED);
 }
 
 /* The stage records sit right after the record, when a journal wants them. */
@@ -248,7 +274,10 @@ struct iso_flow_loop {
   uv_loop_t *loop;
   uv_async_t async;
   uv_timer_t timer; /* deadlines of paused transactions */
+  /* the inbox, a FIFO (serve.c): producers push at `inbox`, the loop
+   * takes from `inbox_out`; the stub keeps it from ever being empty */
   _Atomic(struct iso_journal_ticket *) inbox;
+  struct iso_journal_ticket *inbox_out, *inbox_held, inbox_stub;
   iso_tx *free_list;
   iso_tx *head, *tail; /* running transactions, in submit order */
   uint32_t records;    /* records handed out (the overload bound) */

@@ -19,24 +19,30 @@
  * Entries and their response buffers are recycled, so a full store allocates
  * nothing per transaction.
  *
- * Speed.  A full store of 100,000 keys is tens of MB, so each transaction's
- * visits to it miss the CPU's caches: the key's bucket and chain, the
- * oldest entry (evicted) and its neighbours in their chain, the recycled
+ * Speed.  A full store of 100,000 keys is tens of MB, so what a transaction
+ * touches in it would miss the CPU's caches: the key's bucket, the oldest
+ * entry (evicted, then reused for the new key) and its bucket, the reused
  * entry's response buffer.  The table is hashed with SipHash-1-3 under a
  * random key of its own (one hash per key: its low bits pick the bucket,
- * its high 16 bits are the key's tag).  A bucket is one cache line holding
- * five entries and their tags, and a chain for any more; a lookup reads the
- * bucket and only the entries whose tag matches, so a new key costs one
- * line, prefetched while the fingerprint is computed.  The next entry to
- * evict and the line that points at it are prefetched while the current
- * transaction runs, a recycled entry's response buffer when the entry is
- * taken.  Entries are two cache lines, carved from 64-byte-aligned slabs;
- * what a lookup or an eviction reads sits in the first.
+ * its high 16 bits are the key's tag).  A bucket's tags are one cache line
+ * of 31 slots, 512 KB for 100,000 keys, small enough to stay in a core's
+ * L2; the slots' entry pointers are in an array of their own, read only
+ * behind a matching tag (a duplicate), written when a key is inserted.  A
+ * new key (nearly every transaction) thus reads one tag line, prefetched
+ * with its pointer lines as soon as the key is hashed.  Eviction clears a
+ * tag.  Victims are prefetched two transactions ahead (both their lines:
+ * they are rewritten for the next key), their bucket's tag line and
+ * response buffer one ahead.  Entries are two cache lines, carved from
+ * 64-byte-aligned slabs; what a lookup or an eviction reads sits in the
+ * first.
  */
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "flow/flow_internal.h"
 #include "iso8583/message_internal.h"
@@ -49,9 +55,9 @@ struct found {
 };
 
 typedef struct iso__store_entry {
-  /* First line: what lookups, insertion and eviction touch.  An entry in
-   * a bucket's slot has hprev pointing at the slot and hnext NULL; one in
-   * the bucket's overflow chain is in the usual doubly linked list. */
+  /* First line: what lookups, insertion and eviction touch.  An entry sits
+   * in a slot of its bucket (slot < CHAIN) or, when all of them are taken,
+   * in the bucket's chain (slot == CHAIN: hnext and hprev link it). */
   alignas(64) struct iso__store_entry *hnext;
   struct iso__store_entry **hprev; /* what points at us: O(1) unlink */
   struct iso__store_entry *qnext; /* completion order, or free list */
@@ -60,6 +66,8 @@ typedef struct iso__store_entry {
   iso_tx *waiters; /* duplicates waiting for it, linked by dup_next */
   uint32_t completed_ms; /* since the store was made */
   uint32_t response_len;
+  uint32_t bucket; /* index of its bucket */
+  uint8_t slot;    /* in the bucket, or CHAIN */
   uint8_t key_len;
   bool complete;
   bool held; /* finished without a response that may be sent */
@@ -72,22 +80,48 @@ typedef struct iso__store_entry {
 
 _Static_assert(sizeof(iso__store_entry) == 128, "two cache lines");
 
-/* A bucket: one cache line, five slots.  At the default sizing (a bucket
- * for every two keys) a lookup walks into a chain in 0.5 % of buckets
- * (Poisson, mean 1.5 keys a bucket); with four slots and 32-bit tags it
- * was 2 %, each step a cache miss: 0.07 steps a transaction, measured.  A
- * 16-bit tag still spares the entry's line for all but 1 in 65,536 of the
- * other keys in the bucket. */
-#define SLOTS 5
+/* A bucket's tags: one cache line, 31 slots, each the 16-bit tag of the key
+ * in it (0: free).  The slots' entries are in a parallel array (refs, 32 a
+ * bucket, the last the head of the bucket's chain), read only when a tag
+ * matches: a new key (nearly every transaction) reads its tag line alone,
+ * and an eviction clears a tag without reading refs.  The tag lines of a
+ * store of 100,000 keys are 512 KB, which stays in a core's L2 while the
+ * entries stream through it; the bucket lines of 5 pointers before them
+ * were 4 MB and missed it.  At the default sizing (a bucket for every 16
+ * keys or fewer) a bucket holds more than 31 in about 1 in 10,000: then
+ * `chained` is set and the rest are chained from refs[CHAIN]. */
+#define SLOTS 31
+#define CHAIN SLOTS
+#define REFS (SLOTS + 1) /* entry pointers a bucket: its slots, its chain */
 typedef struct bucket {
-  alignas(64) iso__store_entry *slot[SLOTS]; /* NULL: free */
-  iso__store_entry *overflow;  /* the entries past five, chained */
-  uint16_t tag[SLOTS];         /* the hash's top 16 bits, for each slot */
+  alignas(64) uint16_t tag[SLOTS];
+  uint16_t chained; /* nonzero: the bucket's chain is not empty */
 } bucket;
 
 _Static_assert(sizeof(bucket) == 64, "one cache line");
 
-static inline uint16_t tag_of(uint64_t hash) { return (uint16_t)(hash >> 48); }
+/* The hash's top 16 bits, never 0 (which marks a free slot). */
+static inline uint16_t tag_of(uint64_t hash) {
+  uint16_t t = (uint16_t)(hash >> 48);
+  return t ? t : 1;
+}
+
+/* The slots of b whose tag is `tag`, as a bit mask (bit i: slot i). */
+static inline uint32_t tag_match(const bucket *b, uint16_t tag) {
+  uint32_t m = 0;
+#if defined(__SSE2__)
+  const __m128i *p = (const __m128i *)b->tag;
+  __m128i t = _mm_set1_epi16((short)tag);
+  __m128i lo = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(p), t),
+                               _mm_cmpeq_epi16(_mm_load_si128(p + 1), t));
+  __m128i hi = _mm_packs_epi16(_mm_cmpeq_epi16(_mm_load_si128(p + 2), t),
+                               _mm_cmpeq_epi16(_mm_load_si128(p + 3), t));
+  m = (uint32_t)_mm_movemask_epi8(lo) | (uint32_t)_mm_movemask_epi8(hi) << 16;
+#else
+  for (int i = 0; i < SLOTS; i++) m |= (uint32_t)(b->tag[i] == tag) << i;
+#endif
+  return m & ((1u << SLOTS) - 1); /* not `chained` */
+}
 
 /* Entries come in slabs (64-byte aligned, never freed before the store). */
 #define SLAB_ENTRIES 63
@@ -100,6 +134,7 @@ typedef struct iso__store {
   uv_mutex_t lock;
   iso_flow *flow;
   bucket *buckets;
+  iso__store_entry **refs; /* REFS a bucket (see bucket), after buckets */
   size_t mask;
   iso__store_entry *qhead, *qtail; /* completed, oldest first */
   iso__store_entry *free_entries;
@@ -126,36 +161,41 @@ static void found_free(struct found *f) {
   free(f);
 }
 
-/* The bucket array.  A big one (4 MB at 100,000 keys) is read at random,
- * one line per transaction: on 4 KB pages nearly every read also misses
- * the TLB, so it asks for huge pages (transparent, where the kernel
- * allows them on request). */
+/* The table: n buckets' tag lines, then their refs, in one block (zeroed).
+ * Tags and refs are visited at random, two or three lines a transaction,
+ * and the entries and response buffers streaming past take most of the
+ * TLB: so a big table (2.5 MB at 100,000 keys) asks for huge pages,
+ * transparent where the kernel allows them on request, and is rounded up
+ * to whole ones.  (The tags alone, 512 KB, stayed on 4 KB pages, and the
+ * tag line's load took 15% of iso__idem_check's samples; 2% since.) */
 #define HUGE_PAGE (2u << 20)
-static bucket *buckets_new(size_t n) {
-  size_t bytes = n * sizeof(bucket);
-  bool huge = bytes >= HUGE_PAGE;
-  bucket *b = aligned_alloc(huge ? HUGE_PAGE : alignof(bucket), bytes);
-  if (!b) return NULL;
+static bucket *table_new(size_t n) {
+  size_t used = n * (sizeof(bucket) + REFS * sizeof(iso__store_entry *));
+  bool huge = used >= HUGE_PAGE;
+  size_t bytes = huge ? (used + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE : used;
+  bucket *t = aligned_alloc(huge ? HUGE_PAGE : 64, bytes);
+  if (!t) return NULL;
 #ifdef MADV_HUGEPAGE
-  if (huge) madvise(b, bytes, MADV_HUGEPAGE);
+  if (huge) madvise(t, bytes, MADV_HUGEPAGE);
 #endif
-  memset(b, 0, bytes);
-  return b;
+  memset(t, 0, used);
+  return t;
 }
 
 int iso__store_new(iso_flow *f, iso__store **out) {
   iso__store *s = calloc(1, sizeof *s);
   if (!s) return ISO_E_NOMEM;
-  /* Two keys a bucket at most (of five slots): one in 200 or fewer
-   * buckets overflows into a chain (Poisson). */
-  size_t n = 16;
-  while (2 * n < (size_t)f->cfg.store_capacity && n < (1u << 22)) n <<= 1;
-  s->buckets = buckets_new(n);
+  /* 16 keys a bucket at most (of 31 slots): about one in 10,000 buckets
+   * or fewer overflows into a chain (Poisson). */
+  size_t n = 1;
+  while (16 * n < (size_t)f->cfg.store_capacity && n < (1u << 22)) n <<= 1;
+  s->buckets = table_new(n);
   if (!s->buckets || uv_mutex_init(&s->lock) != 0) {
     free(s->buckets);
     free(s);
     return ISO_E_NOMEM;
   }
+  s->refs = (iso__store_entry **)(s->buckets + n);
   s->mask = n - 1;
   s->flow = f;
   for (size_t i = 0; i < f->cfg.echo_count; i++) {
@@ -199,31 +239,20 @@ static iso__store_entry *entry_new(iso__store *s) {
   return e;
 }
 
+/* Every entry ever made is in a slab (in the table, the completion queue
+ * or the free list): the first slab's first slab_used, all of the others. */
 void iso__store_free(iso__store *s) {
   if (!s) return;
-  for (size_t i = 0; i <= s->mask; i++) {
-    bucket *b = &s->buckets[i];
-    for (int j = 0; j < SLOTS; j++)
-      if (b->slot[j]) entry_free(b->slot[j]);
-    iso__store_entry *e = b->overflow;
-    while (e) {
-      iso__store_entry *next = e->hnext;
-      entry_free(e);
-      e = next;
-    }
-  }
-  while (s->free_entries) {
-    iso__store_entry *e = s->free_entries;
-    s->free_entries = e->qnext;
-    entry_free(e);
-  }
+  size_t used = s->slab_used;
   while (s->slabs) {
     slab *next = s->slabs->next;
+    for (size_t i = 0; i < used; i++) entry_free(&s->slabs->entries[i]);
     free(s->slabs);
     s->slabs = next;
+    used = SLAB_ENTRIES;
   }
   uv_mutex_destroy(&s->lock);
-  free(s->buckets);
+  free(s->buckets); /* and the refs */
   free(s);
 }
 
@@ -262,18 +291,29 @@ static bool append_field(const iso_msg *m, int f, uint8_t *buf, size_t cap,
 /* The longest key build_key can make: the MTI, then every key field at
  * its longest ([length][254 bytes]).  Only ISO__KEY_INLINE bytes are kept. */
 #define KEY_BUILD_MAX (4 + ISO_FLOW_MAX_KEY_FIELDS * 255)
+_Static_assert(KEY_BUILD_MAX >= ISO__KEY_INLINE, "a key is copied whole");
 
-static bool build_key(const iso_tx *tx, uint8_t *key, size_t *len) {
-  const iso_flow_config *cfg = &tx->flow->cfg;
-  const char *mti = iso_msg_mti(tx->req);
+static bool build_key(const iso_flow_config *cfg, const iso_msg *req, uint8_t *key,
+                      size_t *len) {
+  const char *mti = iso_msg_mti(req);
   memcpy(key, mti, 4);
   if (iso_mti_is_repeat(mti)) key[3] = (uint8_t)(key[3] - 1);
   size_t pos = 4;
   for (size_t i = 0; i < cfg->key_count; i++)
-    if (!append_field(tx->req, cfg->key_fields[i], key, KEY_BUILD_MAX, &pos))
+    if (!append_field(req, cfg->key_fields[i], key, KEY_BUILD_MAX, &pos))
       return false;
   *len = pos;
   return true;
+}
+
+/* The key as kept and journaled: a long key as its head and a digest of
+ * the whole, under the flow's fingerprint key so that it survives a
+ * restart.  Returns the length kept. */
+static size_t fold_key(const iso_flow *f, uint8_t *key, size_t len) {
+  if (len <= ISO__KEY_INLINE) return len;
+  uint64_t digest = iso__siphash(f->cfg.fingerprint_key, key, len);
+  memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
+  return ISO__KEY_INLINE;
 }
 
 /* A keyed hash of the fingerprint fields.  One too long to append ends
@@ -301,26 +341,38 @@ void iso__idem_key(const iso_tx *tx, const uint8_t **key, size_t *len) {
 
 /* ---- the table ---------------------------------------------------------- */
 
+static bool entry_is(const iso__store_entry *e, uint64_t hash,
+                     const uint8_t *key, size_t len) {
+  return e->hash == hash && e->key_len == len &&
+         memcmp(e->key, key, len) == 0;
+}
+
 static iso__store_entry *find(iso__store *s, uint64_t hash, const uint8_t *key,
                               size_t len) {
-  const bucket *b = &s->buckets[hash & s->mask];
-  uint16_t tag = tag_of(hash);
-  for (int i = 0; i < SLOTS; i++) {
-    iso__store_entry *e = b->slot[i];
-    if (e && b->tag[i] == tag && e->hash == hash && e->key_len == len &&
-        memcmp(e->key, key, len) == 0)
-      return e;
+  size_t bi = hash & s->mask;
+  const bucket *b = &s->buckets[bi];
+  iso__store_entry **refs = &s->refs[bi * REFS];
+  for (uint32_t m = tag_match(b, tag_of(hash)); m; m &= m - 1) {
+    iso__store_entry *e = refs[__builtin_ctz(m)];
+    if (entry_is(e, hash, key, len)) return e;
   }
-  for (iso__store_entry *e = b->overflow; e; e = e->hnext)
-    if (e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
-      return e;
+  if (b->chained)
+    for (iso__store_entry *e = refs[CHAIN]; e; e = e->hnext)
+      if (entry_is(e, hash, key, len)) return e;
   return NULL;
 }
 
+/* A slot is freed by clearing its tag alone: refs are only read behind a
+ * tag. */
 static void unlink_entry(iso__store *s, iso__store_entry *e) {
-  (void)s;
+  bucket *b = &s->buckets[e->bucket];
+  if (e->slot != CHAIN) {
+    b->tag[e->slot] = 0;
+    return;
+  }
   *e->hprev = e->hnext;
   if (e->hnext) e->hnext->hprev = e->hprev;
+  if (!s->refs[(size_t)e->bucket * REFS + CHAIN]) b->chained = 0;
 }
 
 static void recycle(iso__store *s, iso__store_entry *e) {
@@ -330,14 +382,14 @@ static void recycle(iso__store *s, iso__store_entry *e) {
   s->free_entries = e;
 }
 
-/* The next entry to evict is unlinked from its chain: what points at it
- * and what follows it are lines of their own.  Called one transaction
- * ahead, once the entry's own line (prefetched by evict) is in. */
+/* The next entry to evict clears its tag in its bucket's line, and its
+ * response buffer is written again when the entry is reused.  Called one
+ * transaction ahead, once the entry's lines (prefetched by evict) are in. */
 static void prefetch_next_victim(const iso__store *s) {
   const iso__store_entry *e = s->qhead;
   if (!e) return;
-  __builtin_prefetch(e->hprev, 1);
-  if (e->hnext) __builtin_prefetch(e->hnext, 1);
+  __builtin_prefetch(&s->buckets[e->bucket], 1);
+  if (e->response) __builtin_prefetch(e->response, 1);
 }
 
 /* Drops completed entries past the size bound or the retention window. */
@@ -358,43 +410,54 @@ static void evict(iso__store *s, uint32_t now) {
     unlink_entry(s, e);
     recycle(s, e);
   }
-  if (s->qhead) __builtin_prefetch(s->qhead, 1);
+  /* Victims are rewritten whole when they are reused: load the one after
+   * next, two transactions ahead (one is not enough for a line from
+   * memory).  The next one's lines were asked for the last time round. */
+  const iso__store_entry *next = s->qhead ? s->qhead->qnext : NULL;
+  if (next) {
+    __builtin_prefetch(next, 1);
+    __builtin_prefetch((const char *)next + 64, 1);
+  }
 }
 
 static iso__store_entry *insert(iso__store *s, uint64_t hash,
                                 const uint8_t *key, size_t len) {
   iso__store_entry *e = s->free_entries;
   if (e) {
-    s->free_entries = e->qnext;
-    /* Written when the transaction completes; last touched when this entry
-     * was filled, a whole store ago. */
-    if (e->response) __builtin_prefetch(e->response, 1);
+    s->free_entries = e->qnext; /* its response buffer: see evict */
   } else if (!(e = entry_new(s))) {
     return NULL;
   }
   e->hash = hash;
   e->key_len = (uint8_t)len;
-  memcpy(e->key, key, len);
+  /* Whole, a fixed size: a few vector moves, where a copy of len bytes is
+   * a string instruction with its start-up cost.  Past len the bytes are
+   * never read. */
+  memcpy(e->key, key, ISO__KEY_INLINE);
   e->complete = false;
   e->held = false;
   e->waiters = NULL;
   e->qnext = NULL;
   e->response_len = 0;
-  bucket *b = &s->buckets[hash & s->mask];
-  for (int i = 0; i < SLOTS; i++) {
-    if (!b->slot[i]) {
-      b->slot[i] = e;
-      b->tag[i] = tag_of(hash);
-      e->hprev = &b->slot[i];
-      e->hnext = NULL;
-      return e;
-    }
+  size_t bi = hash & s->mask;
+  bucket *b = &s->buckets[bi];
+  iso__store_entry **refs = &s->refs[bi * REFS];
+  e->bucket = (uint32_t)bi;
+  uint32_t free_slots = tag_match(b, 0);
+  if (free_slots) {
+    unsigned i = (unsigned)__builtin_ctz(free_slots);
+    b->tag[i] = tag_of(hash);
+    refs[i] = e;
+    e->slot = (uint8_t)i;
+    return e;
   }
-  iso__store_entry **head = &b->overflow;
+  iso__store_entry **head = &refs[CHAIN];
+  e->slot = CHAIN;
   e->hnext = *head;
   e->hprev = head;
   if (*head) (*head)->hprev = &e->hnext;
   *head = e;
+  b->chained = 1;
   return e;
 }
 
@@ -470,22 +533,21 @@ void iso__idem_probe_make(iso_tx *tx, iso__idem_probe *p) {
   uint8_t key[KEY_BUILD_MAX];
   size_t len;
   p->repeat = iso_mti_is_repeat(iso_msg_mti(tx->req));
-  p->ok = build_key(tx, key, &len);
+  p->ok = build_key(&f->cfg, tx->req, key, &len);
   if (!p->ok) return;
-  if (len > ISO__KEY_INLINE) {
-    /* A long key is kept (and journaled) as its head and a digest of the
-     * whole, under the flow's fingerprint key so that it survives a
-     * restart. */
-    uint64_t digest = iso__siphash(f->cfg.fingerprint_key, key, len);
-    memcpy(key + ISO__KEY_INLINE - 8, &digest, 8);
-    len = ISO__KEY_INLINE;
-  }
-  memcpy(p->key, key, len);
+  len = fold_key(f, key, len);
+  memcpy(p->key, key, ISO__KEY_INLINE); /* see insert */
   p->len = (uint8_t)len;
   p->hash = iso__siphash13(s->table_key, key, len);
-  /* A big store misses the cache: start loading the bucket (its address
-   * never changes) while the fingerprint and the response are made. */
-  __builtin_prefetch(&s->buckets[p->hash & s->mask]);
+  /* Start loading the bucket's tags (their address never changes) while
+   * the fingerprint and the response are made, and the pointer lines a
+   * new key most likely goes to (the lowest free slot, nearly always one
+   * of the first 16): a store that misses the cache holds up the next
+   * locked instruction (the store's unlock) until its line is in. */
+  size_t bi = p->hash & s->mask;
+  __builtin_prefetch(&s->buckets[bi]);
+  __builtin_prefetch(&s->refs[bi * REFS], 1);
+  __builtin_prefetch(&s->refs[bi * REFS + 8], 1);
   tx->fingerprint = fingerprint(tx);
 }
 
@@ -514,15 +576,20 @@ iso__idem_result iso__idem_check(iso_tx *tx, const iso__idem_probe *p) {
   } else if (e) {
     replay(e, tx);
     res = ISO__IDEM_REPLAYED;
-  } else if (!(e = insert(s, hash, key, len))) {
-    res = ISO__IDEM_NEW; /* out of memory: run without idempotency */
   } else {
-    e->fingerprint = tx->fingerprint;
-    tx->idem = e;
     bool ask = f->has_journal && f->journal.lookup &&
                (f->cfg.journal_lookup == ISO_LOOKUP_ALWAYS ||
                 (f->cfg.journal_lookup == ISO_LOOKUP_REPEATS && p->repeat));
-    res = ask ? ISO__IDEM_LOOKUP : ISO__IDEM_NEW;
+    /* It runs: numbered now, before insert's stores (iso__tx_number).  One
+     * that asks the journal first is numbered if it begins. */
+    if (!ask) iso__tx_number(tx);
+    if (!(e = insert(s, hash, key, len))) {
+      res = ISO__IDEM_NEW; /* out of memory: run without idempotency */
+    } else {
+      e->fingerprint = tx->fingerprint;
+      tx->idem = e;
+      res = ask ? ISO__IDEM_LOOKUP : ISO__IDEM_NEW;
+    }
   }
   uv_mutex_unlock(&s->lock);
   return res;
@@ -656,4 +723,21 @@ void iso__idem_lookup_found(iso_tx *tx) {
   uv_mutex_unlock(&s->lock);
   found_free(found);
   iso__tx_finish_dup(tx, status);
+}
+
+/* ---- the key of any message --------------------------------------------- */
+
+_Static_assert(ISO__KEY_INLINE == ISO_FLOW_KEY_MAX, "the public bound is the kept length");
+
+int iso_flow_idempotency_key(const iso_flow *flow, const iso_msg *msg,
+                             uint8_t key[ISO_FLOW_KEY_MAX], size_t *len) {
+  if (!flow->cfg.idempotency) return ISO_E_STATE;
+  if (strlen(iso_msg_mti(msg)) != 4) return ISO_E_INVAL;
+  uint8_t full[KEY_BUILD_MAX];
+  size_t n;
+  if (!build_key(&flow->cfg, msg, full, &n)) return ISO_E_INVAL;
+  n = fold_key(flow, full, n);
+  memcpy(key, full, n);
+  *len = n;
+  return 0;
 }

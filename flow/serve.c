@@ -5,9 +5,9 @@
  * original finishing elsewhere), the deadline timer for paused
  * transactions, and a graceful close.
  *
- * The inbox is a lock-free stack (push with compare-and-swap, drain with one
- * exchange) woken by a uv_async_t; the loop reverses it to keep events in
- * the order they were pushed.
+ * The inbox is a lock-free FIFO woken by a uv_async_t: the loop takes
+ * events in the order they were pushed and asks for the memory the next
+ * event will touch while it handles the current one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,31 +16,97 @@
 
 /* ---- inbox -------------------------------------------------------------- */
 
+/* A multi-producer, single-consumer FIFO linked through the events' `next`
+ * (D. Vyukov's intrusive queue).  A push exchanges the producers' end and
+ * then links the previous event to the new one; the loop takes from its
+ * own end in push order.  It used to be a stack the loop reversed first:
+ * a walk over events the writer's core had just written, one cache miss
+ * after another (an eighth of the journal bench's loop thread), and
+ * handling them in stack order instead made the writer's tx_done inserts
+ * run backwards (+20% writer CPU).  A stub event keeps the queue from
+ * being empty.  Between a producer's exchange and its link the loop sees
+ * the queue end early; that producer's uv_async_send, after the link,
+ * brings it back. */
+static struct iso_journal_ticket *link_of(struct iso_journal_ticket *ev) {
+  return __atomic_load_n(&ev->next, __ATOMIC_ACQUIRE);
+}
+
+static void push(iso_flow_loop *fl, struct iso_journal_ticket *ev) {
+  __atomic_store_n(&ev->next, NULL, __ATOMIC_RELAXED);
+  struct iso_journal_ticket *prev =
+      atomic_exchange_explicit(&fl->inbox, ev, memory_order_acq_rel);
+  __atomic_store_n(&prev->next, ev, __ATOMIC_RELEASE);
+}
+
 void iso__loop_push(iso_flow_loop *fl, struct iso_journal_ticket *ev) {
-  struct iso_journal_ticket *head =
-      atomic_load_explicit(&fl->inbox, memory_order_relaxed);
-  do {
-    ev->next = head;
-  } while (!atomic_compare_exchange_weak_explicit(
-      &fl->inbox, &head, ev, memory_order_release, memory_order_relaxed));
+  push(fl, ev);
   uv_async_send(&fl->async);
 }
 
+/* The oldest event (loop thread only); NULL when there is none, or when
+ * the next one is halfway pushed. */
+static struct iso_journal_ticket *pop(iso_flow_loop *fl) {
+  struct iso_journal_ticket *out = fl->inbox_out, *next = link_of(out);
+  if (out == &fl->inbox_stub) {
+    if (!next) return NULL;
+    fl->inbox_out = out = next;
+    next = link_of(out);
+  }
+  if (!next) {
+    if (out != atomic_load_explicit(&fl->inbox, memory_order_acquire))
+      return NULL; /* a push is halfway */
+    push(fl, &fl->inbox_stub);
+    next = link_of(out);
+    if (!next) return NULL;
+  }
+  fl->inbox_out = next;
+  return out;
+}
+
+static inline __attribute__((always_inline)) void prefetch(const void *p,
+                                                           size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64)
+    __builtin_prefetch((const char *)p + off);
+}
+
+/* With a journal, a durable event arrives for a record last touched a
+ * group commit ago (thousands of transactions in flight, ~3 KB each): the
+ * record, its response, its stage list, its request and its idempotency
+ * entry are all cold, and the loop used to wait for each line in turn.
+ * While one event is handled, two are asked for: the one after next by its
+ * own lines (its ticket and the record head around it: a ticket lies in
+ * the record's first line), and the next one -- whose head was asked for
+ * one event ago -- by what its record points to.  The journal bench's loop
+ * thread spent ~10% less CPU a transaction. */
+static inline __attribute__((always_inline)) void
+prefetch_ahead(const iso_flow_loop *fl, const struct iso_journal_ticket *next) {
+  prefetch(fl->inbox_out, 256);
+  if (!next) return;
+  const iso_tx *tx = next->tx;
+  if (tx->idem) prefetch(tx->idem, 128);
+  if (tx->req) prefetch(tx->req, sizeof *tx->req);
+  prefetch(&tx->response, sizeof tx->response);
+  if (fl->flow->keep_stages) prefetch(tx + 1, 4 * 64);
+}
+
+/* Events handled per wake-up at most, so that a steady stream of them
+ * does not keep the loop from its connections and timers. */
+enum { INBOX_BUDGET = 4096 };
+
 static void on_async(uv_async_t *h) {
   iso_flow_loop *fl = h->data;
-  struct iso_journal_ticket *list =
-      atomic_exchange_explicit(&fl->inbox, NULL, memory_order_acquire);
-  struct iso_journal_ticket *ordered = NULL;
-  while (list) {
-    struct iso_journal_ticket *next = list->next;
-    list->next = ordered;
-    ordered = list;
-    list = next;
-  }
-  while (ordered) {
-    struct iso_journal_ticket *ev = ordered;
-    ordered = ev->next;
+  struct iso_journal_ticket *ev = fl->inbox_held ? fl->inbox_held : pop(fl);
+  fl->inbox_held = NULL;
+  for (int n = 0; ev; n++) {
+    if (n == INBOX_BUDGET) {
+      fl->inbox_held = ev; /* first at the next wake-up */
+      uv_async_send(&fl->async);
+      return;
+    }
+    struct iso_journal_ticket *next = pop(fl);
+    prefetch_ahead(fl, next);
     iso__tx_event(ev->tx, ev->kind, ev->result, ev->write_ns);
+    ev = next;
   }
 }
 
@@ -127,7 +193,9 @@ int iso_flow_loop_new(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **out) {
   uv_timer_init(loop, &fl->timer);
   fl->async.data = fl;
   fl->timer.data = fl;
-  atomic_init(&fl->inbox, NULL);
+  fl->inbox_stub.next = NULL;
+  fl->inbox_out = &fl->inbox_stub;
+  atomic_init(&fl->inbox, &fl->inbox_stub);
   *out = fl;
   return 0;
 }

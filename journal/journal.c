@@ -86,12 +86,13 @@ void iso_journal_close(iso_journal_db *db) {
   if (!db) return;
   if (db->started) iso__writer_stop(db);
   iso__queue_free(db);
-  free(db->notices);
   iso__checkpointer_stop(db);
   sqlite3_close(db->cdb);
-  sqlite3_finalize(db->st_insert);
+  for (int i = 0; i < ISO__ROW_SIZES; i++) {
+    sqlite3_finalize(db->st_insert[i]);
+    sqlite3_finalize(db->st_done[i]);
+  }
   sqlite3_finalize(db->st_decide);
-  sqlite3_finalize(db->st_done);
   sqlite3_close(db->wdb);
   sqlite3_close(db->rdb);
   pthread_mutex_destroy(&db->mu);

@@ -10,9 +10,11 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "isoflow/journal.h"
 
@@ -105,8 +107,7 @@ typedef struct iso__protect {
   uint8_t check[16];     /* key check value stored in meta */
   bool prot[ISO_MAX_FIELD + 1];
   /* ready for use (iso__protect_ready) */
-  EVP_MD *sha256;
-  EVP_MD_CTX *hmac_inner, *hmac_outer; /* HMAC pads absorbed */
+  SHA256_CTX hmac_inner, hmac_outer; /* HMAC pads absorbed (protect.c) */
   EVP_CIPHER *aes; /* fetched once; each thread keys its own context */
 } iso__protect;
 
@@ -144,36 +145,62 @@ enum { ISO__EV_BEGIN = 1, ISO__EV_DECISION, ISO__EV_COMPLETION,
        ISO__EV_BARRIER };
 
 typedef struct iso__blob {
-  uint32_t off, len; /* into ev->data; len 0 with off UINT32_MAX = NULL */
+  uint32_t off, len; /* from the event's start; len 0 with off UINT32_MAX = NULL */
 } iso__blob;
 
+/* An event as queued: the common head, then only its own kind's part of
+ * the union (iso__event_head_size), then its blobs.  A decision is ~100
+ * bytes instead of the ~300 of the largest kind: the loop writes, and the
+ * writer reads, every byte of every event through memory the other core
+ * touched last.  Only the fields of an event's own kind may be read. */
 typedef struct iso__event {
-  uint32_t size;             /* header and blobs: the next event follows */
-  struct iso__event *paired; /* begin <-> decision in one group */
+  uint32_t size; /* head and blobs, rounded to 16: the next event follows */
   uint8_t kind;
+  int decision;              /* decision, completion */
+  struct iso__event *paired; /* begin <-> decision in one group */
   uint64_t tx_id;
   uint64_t at; /* started_at / decided_at / finished_at */
-  /* begin */
-  uint64_t fingerprint;
-  char mti[5], stan[13], rrn[13], terminal[17], amount[20], currency[4],
-      pan_masked[20];
-  bool has_pan;
-  uint8_t pan_hash[32];
-  iso__blob key, request, request_prot;
-  /* decision */
-  int decision, reason;
-  iso__blob participants, values;
-  iso_journal_durable_cb cb;
-  void *cb_arg;
-  /* completion */
-  char rc[3];
-  iso__blob response, response_prot, stages;
-  /* barrier */
-  pthread_mutex_t *barrier_mu;
-  pthread_cond_t *barrier_cv;
-  bool *barrier_done;
-  uint8_t data[];
+  union {
+    struct { /* begin */
+      uint64_t fingerprint;
+      char mti[5], stan[13], rrn[13], terminal[17], amount[20], currency[4],
+          pan_masked[20];
+      bool has_pan;
+      uint8_t pan_hash[32];
+      iso__blob key, request, request_prot;
+    };
+    struct { /* decision */
+      int reason;
+      iso__blob participants, values;
+      iso_journal_durable_cb cb;
+      void *cb_arg;
+    };
+    struct { /* completion */
+      char rc[3];
+      iso__blob response, response_prot, stages;
+    };
+    struct { /* barrier */
+      pthread_mutex_t *barrier_mu;
+      pthread_cond_t *barrier_cv;
+      bool *barrier_done;
+    };
+  };
 } iso__event;
+
+/* The bytes of an event's head that its kind uses. */
+static inline size_t iso__event_head_size(int kind) {
+  switch (kind) {
+  case ISO__EV_BEGIN: return offsetof(iso__event, request_prot) + sizeof(iso__blob);
+  case ISO__EV_DECISION: return offsetof(iso__event, cb_arg) + sizeof(void *);
+  case ISO__EV_COMPLETION: return offsetof(iso__event, stages) + sizeof(iso__blob);
+  default: return sizeof(iso__event);
+  }
+}
+
+/* Where a blob of `ev` lies (not for a NULL blob). */
+static inline const uint8_t *iso__blob_data(const iso__event *ev, iso__blob b) {
+  return (const uint8_t *)ev + b.off;
+}
 
 /* The queue is a list of chunks with events packed back to back
  * (writer.c): no allocation per event on the producer, no free on the
@@ -190,6 +217,29 @@ typedef struct iso__notice {
   iso_journal_durable_cb cb;
   void *arg;
 } iso__notice;
+
+/* A decision set back to ABORT after the sync that was to make it durable
+ * failed (sync.c): its row was committed, the flow was told it failed. */
+typedef struct iso__undo {
+  uint64_t tx_id;
+  int reason;
+} iso__undo;
+
+/* One group commit, from the writer taking the queue to its report
+ * (writer.c writes it, sync.c syncs and reports it; recycled). */
+typedef struct iso__group {
+  struct iso__group *next;
+  iso__chunk *list;     /* its events, given back once reported */
+  iso__notice *notices; /* each decision's callback, each barrier */
+  size_t noted, notice_cap;
+  bool all_noted;       /* false: the array could not grow, walk the events */
+  size_t events, lost;  /* lost: what a failure loses (barriers are not) */
+  int rc;               /* the write's outcome */
+  uint64_t t0;          /* monotonic ns when the writer took it */
+  sqlite3_file *wal;    /* the WAL to sync before reporting it */
+  iso__undo *undo;      /* undos this group wrote: kept until synced */
+  size_t undo_n, undo_cap;
+} iso__group;
 
 /* ---- the checkpoint policy (checkpoint.c) -------------------------------- */
 
@@ -212,7 +262,27 @@ typedef enum { ISO__CK_NONE, ISO__CK_WAKE, ISO__CK_TAIL } iso__ck_action;
 iso__ck_action iso__checkpoint_decide(iso__ck_policy *p, uint64_t wal_pages,
                                       uint64_t copied, bool copying, uint64_t rounds);
 
+/* ---- reversals ----------------------------------------------------------
+ * A reversal is a message of MTI class 4 (x4xx) in ISO 8583:1987, :1993 or
+ * :2003.  The partial index tx_reversal (schema.c) holds those rows only,
+ * and a selection of reversals (query.c) repeats the very condition, which
+ * is what lets SQLite use that index.  Plain comparisons: with a function
+ * in the condition, the writer's multi-row statements measured a third
+ * dearer (SQLite then keeps a statement journal for them).  t: the table's
+ * alias with its dot, or "". */
+#define ISO__REVERSAL_SQL(t)                                                  \
+  "(" t "mti >= '0400' AND " t "mti < '0500' OR " t "mti >= '1400' AND " t   \
+  "mti < '1500' OR " t "mti >= '2400' AND " t "mti < '2500')"
+
 /* ---- the handle --------------------------------------------------------- */
+
+/* The writer's multi-row statements (schema.c prepares one per size,
+ * writer.c fills them): SQLite's cost per statement execution -- opening
+ * and closing a cursor per table and index, the program's prologue, the
+ * bindings' bookkeeping -- is paid once per ISO__ROWS[i] rows. */
+enum { ISO__ROW_SIZES = 3, ISO__MAX_ROWS = 32 };
+extern const int ISO__ROWS[ISO__ROW_SIZES]; /* descending from ISO__MAX_ROWS to 1 */
+enum { ISO__BEGIN_COLS = 19, ISO__DONE_COLS = 7 }; /* parameters per row */
 
 struct iso_journal_db {
   iso_journal_config cfg;
@@ -223,7 +293,8 @@ struct iso_journal_db {
   uint64_t first_tx_id;
 
   sqlite3 *wdb; /* the writer's connection */
-  sqlite3_stmt *st_insert, *st_decide, *st_done;
+  /* st_insert[i] / st_done[i] write ISO__ROWS[i] rows per step */
+  sqlite3_stmt *st_insert[ISO__ROW_SIZES], *st_decide, *st_done[ISO__ROW_SIZES];
   sqlite3 *rdb; /* readers: lookup, queries (rd_mu) */
   pthread_mutex_t rd_mu;
 
@@ -233,10 +304,22 @@ struct iso_journal_db {
   iso__chunk *head, *tail, *spare;
   size_t queued, spare_count;
   uint64_t generation; /* changes whenever the writer takes the queue */
-  iso__notice *notices; /* the writer's, grown as groups need */
-  size_t notice_cap;
   bool writer_sleeping, stopping, started;
   pthread_t writer;
+
+  /* pipelined durability (sync.c): with synchronous=FULL the writer's
+   * connection commits without syncing and the syncer thread syncs the
+   * WAL and reports, while the writer writes the next group */
+  bool pipelined;
+  sqlite3_stmt *st_undo;
+  pthread_t sync_thread;
+  pthread_mutex_t sync_mu;
+  pthread_cond_t sync_cv, sync_free_cv, sync_taken_cv;
+  iso__group *sync_head, *sync_tail; /* written, to sync and report */
+  iso__group *group_free;            /* recycled groups */
+  iso__undo *undo;                   /* to write in the next group */
+  size_t undo_n, undo_cap;
+  bool sync_stop, sync_started;
 
   /* the checkpointer (checkpoint.c) */
   sqlite3 *cdb;
@@ -258,6 +341,32 @@ int iso__schema_prepare_writer(iso_journal_db *db);
 int iso__sqlite_status(int sqlite_rc);
 int iso__writer_start(iso_journal_db *db);
 void iso__writer_stop(iso_journal_db *db);
+
+/* sync.c: the syncer thread (started with the writer, running when
+ * pipelined; iso__sync_stop also undoes a failed start), a
+ * written group handed to it (reported in order, after a sync of the WAL
+ * when it committed), a group reported right away (not pipelined), the
+ * groups' recycling, and the undos the writer writes first in a group. */
+int iso__sync_start(iso_journal_db *db);
+void iso__sync_stop(iso_journal_db *db);
+void iso__sync_push(iso_journal_db *db, iso__group *g);
+void iso__sync_wait_taken(iso_journal_db *db);
+void iso__group_report(iso_journal_db *db, iso__group *g, int rc, uint64_t write_ns);
+iso__group *iso__group_get(iso_journal_db *db);
+void iso__group_put(iso_journal_db *db, iso__group *g);
+/* Writes the pending undos into the writer's open transaction, moving
+ * them into g; on failure they stay pending. */
+int iso__undo_write(iso_journal_db *db, iso__group *g);
+/* A group that did not commit gives its undos back. */
+void iso__undo_return(iso_journal_db *db, iso__group *g);
+/* The queue's chunks back to the producers (writer.c). */
+void iso__recycle(iso_journal_db *db, iso__chunk *list);
+/* Walks a taken chunk list (writer.c); for (each event e of a list): the
+ * outer loop only declares the chunk cursor. */
+iso__event *iso__next_event(iso__chunk **c, size_t *off);
+#define FOR_EACH_EVENT(e, list)                                               \
+  for (iso__chunk *e##_c = (list); e##_c; e##_c = NULL)                       \
+    for (size_t e##_off = 0; ((e) = iso__next_event(&e##_c, &e##_off));)
 int iso__checkpointer_start(iso_journal_db *db);
 void iso__checkpointer_stop(iso_journal_db *db);
 /* The checkpoint policy's thresholds in WAL pages (checkpoint.c explains

@@ -18,7 +18,7 @@
 
 int iso__select(iso_journal_db *db, sqlite3 *c, const iso_journal_selection *sel,
                 sqlite3_stmt **out) {
-  char sql[1024];
+  char sql[2048];
   size_t n = (size_t)snprintf(sql, sizeof sql,
                               "SELECT " ROW_COLUMNS
                               " FROM tx t LEFT JOIN tx_done d ON d.id = t.id"
@@ -35,6 +35,7 @@ int iso__select(iso_journal_db *db, sqlite3 *c, const iso_journal_selection *sel
   if (sel->pan) ADD("t.pan_hash = :pan");
   if (sel->since) ADD("t.started_at >= :since");
   if (sel->until) ADD("t.started_at < :until");
+  if (sel->reversals) ADD(ISO__REVERSAL_SQL("t."));
 #undef ADD
   n += (size_t)snprintf(sql + n, sizeof sql - n, " ORDER BY t.id");
   if (sel->limit) snprintf(sql + n, sizeof sql - n, " LIMIT %zu", sel->limit);

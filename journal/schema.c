@@ -27,10 +27,11 @@ static const char schema_sql[] =
     " participants BLOB, vals BLOB);"
     "CREATE INDEX IF NOT EXISTS tx_idem_key ON tx(idem_key)"
     " WHERE idem_key IS NOT NULL;"
-    /* A reversal's original, by DE 41 + DE 11 or DE 41 + DE 37.  Every
-     * index entry costs the writer about as much as a fifth of a row: a
-     * request without DE 37 has no entry in the second. */
-    "CREATE INDEX IF NOT EXISTS tx_terminal_stan ON tx(terminal, stan);"
+    /* Every index entry costs the writer about as much as a fifth of a
+     * row, so only rows that need one get one: a request with DE 37 here
+     * (a reversal's original by DE 41 + DE 37), a reversal in tx_reversal
+     * (new_journal_sql).  An original named by DE 90 is found by its
+     * idempotency key (iso_flow_idempotency_key). */
     "CREATE INDEX IF NOT EXISTS tx_terminal_rrn ON tx(terminal, rrn)"
     " WHERE rrn IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS tx_done("
@@ -39,6 +40,14 @@ static const char schema_sql[] =
     " decision INTEGER NOT NULL,"
     " response_code TEXT,"
     " response BLOB, response_protected BLOB, stages BLOB);";
+
+/* What only a new journal gets.  Journals made before it keep their
+ * index tx_terminal_stan on (terminal, stan), which SQLite uses for
+ * selections of a terminal's reversals as well; building tx_reversal there
+ * would read the whole table at open. */
+static const char new_journal_sql[] =
+    "CREATE INDEX IF NOT EXISTS tx_reversal ON tx(terminal, started_at)"
+    " WHERE " ISO__REVERSAL_SQL("") ";";
 
 int iso__sqlite_status(int rc) {
   switch (rc & 0xff) {
@@ -60,6 +69,17 @@ int iso__sqlite_status(int rc) {
 
 static int exec(sqlite3 *db, const char *sql) {
   return iso__sqlite_status(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static bool has_table(sqlite3 *db, const char *name) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         -1, &st, NULL))
+    return false;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return found;
 }
 
 static int meta_get(sqlite3 *db, const char *name, void *buf, size_t cap,
@@ -205,7 +225,11 @@ int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
   /* Take the write lock once at open: a journal another process holds
    * fails here, clearly, instead of at the first decision. */
   if (!st) st = exec(c, db->cfg.read_only ? "BEGIN" : "BEGIN IMMEDIATE");
-  if (!st && create) st = exec(c, schema_sql);
+  if (!st && create) {
+    bool fresh = !has_table(c, "tx");
+    st = exec(c, schema_sql);
+    if (!st && fresh) st = exec(c, new_journal_sql);
+  }
   if (!st) st = load_meta(db, c, create, why, why_cap);
   if (!st) st = exec(c, "COMMIT");
   if (st) {
@@ -223,34 +247,87 @@ int iso__schema_open(iso_journal_db *db, sqlite3 **out, bool create,
   return 0;
 }
 
+const int ISO__ROWS[ISO__ROW_SIZES] = {ISO__MAX_ROWS, 8, 1};
+
+/* `verb` `table` VALUES(?,..),(?,..) `tail`: `rows` rows of `cols`
+ * parameters, numbered in order. */
+static int prepare_rows(sqlite3 *c, const char *verb, const char *table,
+                        const char *tail, int rows, int cols, sqlite3_stmt **out) {
+  size_t cap = strlen(verb) + strlen(table) + strlen(tail) +
+               (size_t)rows * ((size_t)cols * 2 + 3) + 16;
+  char *sql = sqlite3_malloc64(cap);
+  if (!sql) return SQLITE_NOMEM;
+  size_t n = (size_t)snprintf(sql, cap, "%s %s VALUES", verb, table);
+  for (int r = 0; r < rows; r++) {
+    sql[n++] = r ? ',' : ' ';
+    sql[n++] = '(';
+    for (int i = 0; i < cols; i++) {
+      if (i) sql[n++] = ',';
+      sql[n++] = '?';
+    }
+    sql[n++] = ')';
+  }
+  snprintf(sql + n, cap - n, " %s", tail);
+  int rc = sqlite3_prepare_v3(c, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+  sqlite3_free(sql);
+  return rc;
+}
+
+/* The writer's statements.  One row: a begin (with its decision when
+ * paired, else NULLs there) inserted, or, when its row exists (a decision
+ * written first), given the begin's columns and the paired decision's; a
+ * completion inserted or replacing an earlier one.
+ *
+ * Several rows: plain inserts, OR FAIL.  A statement that writes several
+ * rows and may be aborted by a constraint halfway has SQLite keep a
+ * statement journal (a copy of every page it touches, to undo its own
+ * rows): with scattered index keys that is a page copy per index entry,
+ * which cost more than the statements saved.  An upsert or OR REPLACE may
+ * abort (their NOT NULL checks); OR FAIL never undoes, so no statement
+ * journal.  The rows of a statement that fails (an id already there: never
+ * in the flow's use) are written again one at a time with the one-row
+ * statements, which take an existing row as the one-row case does. */
+/* A paired decision's column in the one-row upsert: the decision's value
+ * when the begin came with one, the row's own otherwise. */
+#define PAIRED(col) "CASE WHEN excluded.decision IS NULL THEN " col " ELSE excluded." col " END"
+
 int iso__schema_prepare_writer(iso_journal_db *db) {
-  static const char ins[] =
-      "INSERT INTO tx(id,started_at,idem_key,fingerprint,mti,stan,rrn,"
+  static const char tx_cols[] =
+      "tx(id,started_at,idem_key,fingerprint,mti,stan,rrn,"
       "terminal,amount,currency,pan_masked,pan_hash,request,request_protected,"
-      "decision,reason,decided_at,participants,vals)"
-      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)"
-      " ON CONFLICT(id) DO UPDATE SET started_at=excluded.started_at,"
+      "decision,reason,decided_at,participants,vals)";
+  static const char tx_upsert[] =
+      "ON CONFLICT(id) DO UPDATE SET started_at=excluded.started_at,"
       " idem_key=excluded.idem_key, fingerprint=excluded.fingerprint,"
       " mti=excluded.mti, stan=excluded.stan, rrn=excluded.rrn,"
       " terminal=excluded.terminal, amount=excluded.amount,"
       " currency=excluded.currency, pan_masked=excluded.pan_masked,"
       " pan_hash=excluded.pan_hash, request=excluded.request,"
-      " request_protected=excluded.request_protected";
+      " request_protected=excluded.request_protected,"
+      " decision=" PAIRED("decision") ", reason=" PAIRED("reason") ","
+      " decided_at=" PAIRED("decided_at") ", participants=" PAIRED("participants") ","
+      " vals=" PAIRED("vals");
+  static const char done_cols[] =
+      "tx_done(id,finished_at,decision,response_code,"
+      "response,response_protected,stages)";
   static const char dec[] =
       "INSERT INTO tx(id,started_at,decision,reason,decided_at,participants,vals)"
       " VALUES(?1,?5,?2,?3,?5,?4,?6) ON CONFLICT(id) DO UPDATE SET"
       " decision=excluded.decision, reason=excluded.reason,"
       " decided_at=excluded.decided_at, participants=excluded.participants,"
       " vals=excluded.vals";
-  static const char done[] =
-      "INSERT OR REPLACE INTO tx_done(id,finished_at,decision,response_code,"
-      "response,response_protected,stages) VALUES(?,?,?,?,?,?,?)";
   /* The writer never deletes; Debian's SQLite zeroes freed cell space by
    * default (SECURE_DELETE), work a journal of protected rows has no use
    * for on its insert path.  prune, on its own connection, keeps it. */
   int rc = sqlite3_exec(db->wdb, "PRAGMA secure_delete=OFF", NULL, NULL, NULL);
-  if (!rc) rc = sqlite3_prepare_v3(db->wdb, ins, -1, SQLITE_PREPARE_PERSISTENT, &db->st_insert, NULL);
+  for (int i = 0; i < ISO__ROW_SIZES && !rc; i++) {
+    int rows = ISO__ROWS[i];
+    rc = prepare_rows(db->wdb, rows > 1 ? "INSERT OR FAIL INTO" : "INSERT INTO", tx_cols,
+                      rows > 1 ? "" : tx_upsert, rows, ISO__BEGIN_COLS, &db->st_insert[i]);
+    if (!rc)
+      rc = prepare_rows(db->wdb, rows > 1 ? "INSERT OR FAIL INTO" : "INSERT OR REPLACE INTO",
+                        done_cols, "", rows, ISO__DONE_COLS, &db->st_done[i]);
+  }
   if (!rc) rc = sqlite3_prepare_v3(db->wdb, dec, -1, SQLITE_PREPARE_PERSISTENT, &db->st_decide, NULL);
-  if (!rc) rc = sqlite3_prepare_v3(db->wdb, done, -1, SQLITE_PREPARE_PERSISTENT, &db->st_done, NULL);
   return iso__sqlite_status(rc);
 }

@@ -26,18 +26,6 @@
 #include "support/conn_link.h"
 #include "support/tls_certs.h"
 
-static th_certs certs;
-
-static int setup(void **state) {
-  (void)state;
-  return th_certs_make(&certs);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  th_certs_remove(&certs);
-  return 0;
-}
 
 static uint64_t closed_sum(const iso_conn_stats *s) {
   uint64_t n = 0;
@@ -211,8 +199,8 @@ static void trickling_peer_times_out(void **state) {
 /* Starts l's server over TLS with the server certificate; returns the TLS
  * context, freed by tls_link_close. */
 static iso_tls *tls_link_serve(th_link *l) {
-  iso_tls_opts o = {.server = true, .cert_file = certs.server_cert,
-                    .key_file = certs.server_key};
+  iso_tls_opts o = {.server = true, .cert_file = th_group_certs.server_cert,
+                    .key_file = th_group_certs.server_key};
   iso_tls *t;
   assert_int_equal(iso_tls_new(&o, &t), 0);
   iso_conn_opts so = th_conn_opts();
@@ -416,5 +404,5 @@ int main(void) {
       cmocka_unit_test(connect_reasons),
       cmocka_unit_test(server_shutdown),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, th_certs_group_setup, th_certs_group_teardown);
 }

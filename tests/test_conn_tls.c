@@ -16,22 +16,10 @@
 #include "support/conn_link.h"
 #include "support/tls_certs.h"
 
-static th_certs certs;
-
-static int setup(void **state) {
-  (void)state;
-  return th_certs_make(&certs);
-}
-
-static int teardown(void **state) {
-  (void)state;
-  th_certs_remove(&certs);
-  return 0;
-}
 
 static iso_tls *server_tls(const char *cert, const char *key, bool mutual) {
   iso_tls_opts o = {.server = true, .cert_file = cert, .key_file = key,
-                    .ca_file = mutual ? certs.ca : NULL, .require_peer_cert = mutual};
+                    .ca_file = mutual ? th_group_certs.ca : NULL, .require_peer_cert = mutual};
   iso_tls *t;
   assert_int_equal(iso_tls_new(&o, &t), 0);
   return t;
@@ -40,8 +28,8 @@ static iso_tls *server_tls(const char *cert, const char *key, bool mutual) {
 static iso_tls *client_tls(const char *ca, bool with_cert) {
   iso_tls_opts o = {.ca_file = ca};
   if (with_cert) {
-    o.cert_file = certs.client_cert;
-    o.key_file = certs.client_key;
+    o.cert_file = th_group_certs.client_cert;
+    o.key_file = th_group_certs.client_key;
   }
   iso_tls *t;
   assert_int_equal(iso_tls_new(&o, &t), 0);
@@ -90,8 +78,8 @@ static int exchange(iso_tls *stls, iso_tls *ctls, const char *peer_name,
 
 static void tls_works(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.server_cert, certs.server_key, false);
-  iso_tls *c = client_tls(certs.ca, false);
+  iso_tls *s = server_tls(th_group_certs.server_cert, th_group_certs.server_key, false);
+  iso_tls *c = client_tls(th_group_certs.ca, false);
   int conns;
   assert_int_equal(exchange(s, c, "localhost", &conns), 0);
   assert_int_equal(conns, 1);
@@ -104,8 +92,8 @@ static void tls_works(void **state) {
 
 static void mutual_tls_works(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.server_cert, certs.server_key, true);
-  iso_tls *c = client_tls(certs.ca, true);
+  iso_tls *s = server_tls(th_group_certs.server_cert, th_group_certs.server_key, true);
+  iso_tls *c = client_tls(th_group_certs.ca, true);
   int conns;
   assert_int_equal(exchange(s, c, "localhost", &conns), 0);
   assert_int_equal(conns, 1);
@@ -115,8 +103,8 @@ static void mutual_tls_works(void **state) {
 
 static void wrong_ca_refused(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.server_cert, certs.server_key, false);
-  iso_tls *c = client_tls(certs.other_ca, false);
+  iso_tls *s = server_tls(th_group_certs.server_cert, th_group_certs.server_key, false);
+  iso_tls *c = client_tls(th_group_certs.other_ca, false);
   int conns;
   assert_int_equal(exchange(s, c, "localhost", &conns), ISO_E_TLS);
   assert_int_equal(conns, 0);
@@ -126,8 +114,8 @@ static void wrong_ca_refused(void **state) {
 
 static void wrong_name_refused(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.server_cert, certs.server_key, false);
-  iso_tls *c = client_tls(certs.ca, false);
+  iso_tls *s = server_tls(th_group_certs.server_cert, th_group_certs.server_key, false);
+  iso_tls *c = client_tls(th_group_certs.ca, false);
   int conns;
   assert_int_equal(exchange(s, c, "acquirer.example", &conns), ISO_E_TLS);
   assert_int_equal(conns, 0);
@@ -137,8 +125,8 @@ static void wrong_name_refused(void **state) {
 
 static void missing_client_cert_refused(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.server_cert, certs.server_key, true);
-  iso_tls *c = client_tls(certs.ca, false);
+  iso_tls *s = server_tls(th_group_certs.server_cert, th_group_certs.server_key, true);
+  iso_tls *c = client_tls(th_group_certs.ca, false);
   int conns;
   assert_int_equal(exchange(s, c, "localhost", &conns), ISO_E_TLS);
   assert_int_equal(conns, 0); /* never established on the server */
@@ -148,8 +136,8 @@ static void missing_client_cert_refused(void **state) {
 
 static void expired_cert_refused(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.expired_cert, certs.expired_key, false);
-  iso_tls *c = client_tls(certs.ca, false);
+  iso_tls *s = server_tls(th_group_certs.expired_cert, th_group_certs.expired_key, false);
+  iso_tls *c = client_tls(th_group_certs.ca, false);
   int conns;
   assert_int_equal(exchange(s, c, "localhost", &conns), ISO_E_TLS);
   assert_int_equal(conns, 0);
@@ -160,10 +148,10 @@ static void expired_cert_refused(void **state) {
 static void bad_files_refused(void **state) {
   (void)state;
   iso_tls *t;
-  iso_tls_opts o = {.server = true, .cert_file = "/nonexistent.pem", .key_file = certs.server_key};
+  iso_tls_opts o = {.server = true, .cert_file = "/nonexistent.pem", .key_file = th_group_certs.server_key};
   assert_int_equal(iso_tls_new(&o, &t), ISO_E_TLS);
-  iso_tls_opts mismatch = {.server = true, .cert_file = certs.server_cert,
-                           .key_file = certs.client_key};
+  iso_tls_opts mismatch = {.server = true, .cert_file = th_group_certs.server_cert,
+                           .key_file = th_group_certs.client_key};
   assert_int_equal(iso_tls_new(&mismatch, &t), ISO_E_TLS);
   iso_tls_opts nocert = {.server = true};
   assert_int_equal(iso_tls_new(&nocert, &t), ISO_E_INVAL);
@@ -173,8 +161,8 @@ static void bad_files_refused(void **state) {
  * close_timeout_ms, the request canceled. */
 static void tls_graceful_close_bounded(void **state) {
   (void)state;
-  iso_tls *s = server_tls(certs.server_cert, certs.server_key, false);
-  iso_tls *c = client_tls(certs.ca, false);
+  iso_tls *s = server_tls(th_group_certs.server_cert, th_group_certs.server_key, false);
+  iso_tls *c = client_tls(th_group_certs.ca, false);
   iso_conn_opts so = th_conn_opts();
   so.tls = s;
   iso_conn_opts co = th_conn_opts();
@@ -210,7 +198,7 @@ static void hanging_tls_peer_bounded(void **state) {
   th_raw raw = {0};
   raw.wait_for_request = true; /* reads the ClientHello, says nothing */
   th_raw_start(&raw, &loop);
-  iso_tls *c = client_tls(certs.ca, false);
+  iso_tls *c = client_tls(th_group_certs.ca, false);
   iso_conn_opts co = th_conn_opts();
   co.tls = c;
   co.tls_peer_name = "localhost";
@@ -258,5 +246,5 @@ int main(void) {
       cmocka_unit_test(hanging_tls_peer_bounded),
       cmocka_unit_test(tls_graceful_close_bounded),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, th_certs_group_setup, th_certs_group_teardown);
 }

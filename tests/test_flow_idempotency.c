@@ -145,6 +145,56 @@ static void completed_duplicate_replays_with_adjusted_mti(void **state) {
   env_end(&e);
 }
 
+/* Ids go to the transactions that run, in order, with no gap: a duplicate
+ * (completed or in flight), a 94 and an overload decline take none, with
+ * the store on (where the check numbers a new key) as with it off. */
+static void only_transactions_that_run_are_numbered(void **state) {
+  (void)state;
+  for (int idem = 0; idem < 2; idem++) {
+    iso_flow_config cfg;
+    fx_config(&cfg);
+    cfg.idempotency = idem;
+    cfg.max_in_flight = 2;
+    env e;
+    env_init(&e, &cfg, ISO_PREPARED);
+    fx_done a, dup, mismatch, b, paused, waiting, over;
+    submit(&e, NULL, "0100", "000081", "000000000100", &a);
+    wait_done(&e, &a);
+    assert_int_equal(a.tx_id, 1);
+    submit(&e, NULL, "0101", "000081", "000000000100", &dup);
+    submit(&e, NULL, "0100", "000081", "000000000999", &mismatch);
+    if (idem) {
+      assert_int_equal(dup.status, ISO_E_DUPLICATE);
+      assert_int_equal(dup.tx_id, 0);
+      assert_int_equal(mismatch.status, ISO_E_FINGERPRINT);
+      assert_int_equal(mismatch.tx_id, 0);
+    }
+    submit(&e, NULL, "0100", "000082", "000000000100", &b);
+    wait_done(&e, &b);
+    assert_int_equal(b.tx_id, idem ? 2 : 4);
+    e.part.result = ISO_PAUSE;
+    submit(&e, NULL, "0100", "000083", "000000000100", &paused);
+    iso_tx *held = e.part.paused;
+    assert_int_equal(iso_tx_id(held), idem ? 3 : 5);
+    submit(&e, NULL, "0100", "000083", "000000000100", &waiting);
+    submit(&e, NULL, "0100", "000084", "000000000100", &over);
+    assert_int_equal(over.status, ISO_E_OVERLOAD);
+    assert_int_equal(over.tx_id, 0);
+    e.part.result = ISO_PREPARED;
+    if (!idem) { /* the second ran too (no store): it holds id 6 */
+      assert_int_equal(iso_tx_id(e.part.paused), 6);
+      iso_tx_resume(e.part.paused, ISO_PREPARED);
+    }
+    iso_tx_resume(held, ISO_PREPARED);
+    wait_done(&e, &paused);
+    wait_done(&e, &waiting);
+    assert_int_equal(waiting.status, idem ? ISO_E_DUPLICATE : 0);
+    assert_int_equal(waiting.tx_id, idem ? 0 : 6);
+    assert_int_equal(paused.tx_id, idem ? 3 : 5);
+    env_end(&e);
+  }
+}
+
 static void repeat_of_unknown_runs_as_original(void **state) {
   (void)state;
   env e;
@@ -209,11 +259,10 @@ static void store_evicts_oldest_by_size(void **state) {
   env_end(&e);
 }
 
-/* 1,000 keys in a store of 1,000: 512 buckets of four slots, so dozens of
- * buckets hold more than four keys and chain the rest (the chance that none
- * does is below 1e-11).  Every key is found again, from a slot or a chain;
- * 300 more evict exactly the 300 oldest, wherever they sat. */
-static void full_buckets_chain_and_evict(void **state) {
+/* 1,000 keys in a store of 1,000 (64 buckets of 31 slots).  Every key is
+ * found again; 300 more evict exactly the 300 oldest, wherever they sat.
+ * (Chains: see chained_keys_found_and_evicted.) */
+static void full_store_keeps_and_evicts(void **state) {
   (void)state;
   iso_flow_config cfg;
   fx_config(&cfg);
@@ -254,6 +303,94 @@ static void full_buckets_chain_and_evict(void **state) {
     assert_int_equal(d.status, 0);
   }
   assert_int_equal(e.part.prepares, 1600);
+  env_end(&e);
+}
+
+/* A participant that pauses while `hold` is set (keeping each paused
+ * transaction) and otherwise prepares; its commit approves. */
+typedef struct holder {
+  bool hold;
+  iso_tx *paused[128];
+  int npaused, prepares;
+} holder;
+
+static int hold_prepare(iso_tx *tx, void *data) {
+  holder *h = data;
+  h->prepares++;
+  if (!h->hold) return ISO_PREPARED;
+  h->paused[h->npaused++] = tx;
+  return ISO_PAUSE;
+}
+
+static void hold_commit(iso_tx *tx, void *data) {
+  (void)data;
+  iso_tx_set_response_code(tx, "00");
+}
+
+/* Submits STAN 300000 + i on e's loop and runs it to its answer. */
+static int run_stan(env *e, int i) {
+  char stan[7];
+  fx_done d;
+  snprintf(stan, sizeof stan, "%06d", 300000 + i);
+  submit(e, NULL, "0100", stan, "000000000100", &d);
+  if (d.calls == 0) wait_done(e, &d);
+  return d.status;
+}
+
+/* A store of 16 keys has one bucket of 31 slots; keys in flight are not
+ * bounded by the capacity, so 100 held at once take every slot and chain
+ * the other 69.  A duplicate of a chained key waits for it; once all
+ * complete, the 84 oldest are evicted (from slots, then from the chain)
+ * and run again, the 16 newest (chained) are replayed, and once 16 more
+ * keys have evicted those too (emptying the chain), they run again. */
+static void chained_keys_found_and_evicted(void **state) {
+  (void)state;
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.store_capacity = 16;
+  env e;
+  holder h = {.hold = true};
+  assert_int_equal(uv_loop_init(&e.loop), 0);
+  assert_int_equal(iso_flow_new(&cfg, &e.flow), 0);
+  iso_participant p = {.name = "hold", .prepare = hold_prepare,
+                       .commit = hold_commit, .data = &h};
+  assert_int_equal(iso_flow_add(e.flow, &p), 0);
+  fx_flow_start(e.flow, &e.loop, &e.fl);
+  fx_done held[100], dup;
+  char stan[7];
+  for (int i = 0; i < 100; i++) {
+    snprintf(stan, sizeof stan, "%06d", 300000 + i);
+    submit(&e, NULL, "0100", stan, "000000000100", &held[i]);
+  }
+  assert_int_equal(h.npaused, 100);
+  submit(&e, NULL, "0100", "300099", "000000000100", &dup); /* chained */
+  assert_int_equal(dup.calls, 0);
+  assert_int_equal(h.prepares, 100);
+  h.hold = false;
+  for (int i = 0; i < 100; i++) iso_tx_resume(h.paused[i], ISO_PREPARED);
+  wait_done(&e, &dup);
+  assert_int_equal(dup.status, ISO_E_DUPLICATE);
+  assert_string_equal(dup.rc, "00");
+  wait_done(&e, &held[99]);
+  for (int i = 0; i < 100; i++) {
+    assert_int_equal(held[i].calls, 1);
+    assert_int_equal(held[i].status, 0);
+  }
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.store_evicted_size, 84);
+  for (int i = 84; i < 100; i++) /* kept, in the chain */
+    assert_int_equal(run_stan(&e, i), ISO_E_DUPLICATE);
+  assert_int_equal(h.prepares, 100);
+  for (int i = 0; i < 16; i++) /* evicted from slots and chain: run again */
+    assert_int_equal(run_stan(&e, i * 5), 0);
+  assert_int_equal(h.prepares, 116);
+  for (int i = 84; i < 100; i++) /* the chain's 16 are now evicted */
+    assert_int_equal(run_stan(&e, i), 0);
+  assert_int_equal(h.prepares, 132);
+  for (int i = 84; i < 100; i++) /* and kept again, in slots */
+    assert_int_equal(run_stan(&e, i), ISO_E_DUPLICATE);
+  assert_int_equal(h.prepares, 132);
   env_end(&e);
 }
 
@@ -462,11 +599,13 @@ int main(void) {
       cmocka_unit_test(siphash13_reference_values),
       cmocka_unit_test(concurrent_duplicates_run_once),
       cmocka_unit_test(completed_duplicate_replays_with_adjusted_mti),
+      cmocka_unit_test(only_transactions_that_run_are_numbered),
       cmocka_unit_test(repeat_of_unknown_runs_as_original),
       cmocka_unit_test(changed_amount_declined_94),
       cmocka_unit_test(store_evicts_oldest_by_size),
       cmocka_unit_test(store_evicts_by_age),
-      cmocka_unit_test(full_buckets_chain_and_evict),
+      cmocka_unit_test(full_store_keeps_and_evicts),
+      cmocka_unit_test(chained_keys_found_and_evicted),
       cmocka_unit_test(duplicate_on_another_loop_waits),
       cmocka_unit_test(long_key_is_digested),
       cmocka_unit_test(replay_keeps_what_the_request_cannot_give),

@@ -537,6 +537,56 @@ static void recovery_reruns_decided_commit(void **state) {
   env_end(&e);
 }
 
+/* Whether the last transaction's request and response were in iso87a. */
+static bool both_iso87a;
+static void on_done_spec(iso_tx *tx, int status, const iso_msg *r,
+                         void *data) {
+  fx_on_done(tx, status, r, data);
+  const iso_spec *a = iso_spec_builtin("iso87a");
+  both_iso87a = r && r->spec == a && iso_tx_request(tx)->spec == a;
+}
+
+/* A record that recovered a request in another spec (iso87b; the flow's is
+ * iso87a) goes back to the free list with messages of that spec: the next
+ * transaction on it gets them initialised for the flow's spec again. */
+static void record_reused_after_other_spec(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, true);
+  iso_msg old;
+  iso_msg_init(&old, iso_spec_builtin("iso87b"));
+  fx_request(&old, "0100", "000079", "000000000100");
+  const char *names[] = {"a"};
+  iso_flow_recovery rec = {.tx_id = 79,
+                           .decision = ISO_DECISION_COMMIT,
+                           .participants = names,
+                           .participant_count = 1,
+                           .request = &old,
+                           .response = &old};
+  assert_int_equal(iso_flow_recover(e.fl, &rec, NULL, NULL), 0);
+  spin(&e, 5);
+  assert_string_equal(e.jr.log, "completion:79:-");
+  iso_msg_cleanup(&old);
+  fx_done d = {0};
+  iso_msg m;
+  iso_msg_init(&m, iso_spec_builtin("iso87a"));
+  fx_request(&m, "0100", "000001", "000000000100");
+  both_iso87a = false;
+  assert_int_equal(iso_flow_submit(e.fl, &m, 0, on_done_spec, &d), 0);
+  iso_msg_cleanup(&m);
+  spin(&e, 5);
+  durable_from_thread(e.jr.tickets[e.jr.nticket - 1], 0);
+  assert_true(fx_run_until(&e.loop, &d.calls, 5000));
+  assert_int_equal(d.status, 0);
+  assert_string_equal(d.mti, "0110");
+  assert_string_equal(d.rc, "00");
+  assert_true(both_iso87a);
+  iso_flow_stats st;
+  iso_flow_stats_get(e.flow, &st);
+  assert_int_equal(st.recovered, 1);
+  env_end(&e);
+}
+
 static int recovered_calls;
 static void on_recovered(iso_flow_loop *fl, uint64_t id, int status,
                          void *data) {
@@ -579,6 +629,57 @@ static void without_journal_flows_run_in_memory(void **state) {
   env_end(&e);
 }
 
+/* Runs msg through e's flow to completion; the fake journal keeps the key
+ * its begin carried. */
+static void run_one(env *e, iso_msg *m) {
+  fx_done d = {0};
+  int before = e->jr.nticket;
+  assert_int_equal(iso_flow_submit(e->fl, m, 0, fx_on_done, &d), 0);
+  spin(e, 5);
+  assert_int_equal(e->jr.nticket, before + 1);
+  durable_from_thread(e->jr.tickets[before], 0);
+  assert_true(fx_run_until(&e->loop, &d.calls, 5000));
+  assert_int_equal(d.status, 0);
+}
+
+/* iso_flow_idempotency_key gives what the flow journals: a repeat (0101)
+ * has its original's key, a long key comes folded the same way, and a
+ * message without an MTI or a flow without idempotency have none. */
+static void idempotency_key_is_the_journaled_one(void **state) {
+  (void)state;
+  env e;
+  env_init(&e, NULL, true);
+  const iso_spec *spec = iso_spec_builtin("iso87a");
+  iso_msg m;
+  uint8_t key[ISO_FLOW_KEY_MAX];
+  size_t len = 0;
+  for (int long_key = 0; long_key < 2; long_key++) {
+    iso_msg_init(&m, spec);
+    fx_request(&m, "0100", long_key ? "000002" : "000001", "000000000100");
+    if (long_key) assert_int_equal(iso_msg_set_str(&m, 32, "12345678901"), 0);
+    run_one(&e, &m);
+    assert_int_equal(e.jr.key_len, long_key ? ISO_FLOW_KEY_MAX : 38);
+    assert_int_equal(iso_msg_set_mti(&m, "0101"), 0);
+    assert_int_equal(iso_flow_idempotency_key(e.flow, &m, key, &len), 0);
+    assert_int_equal(len, e.jr.key_len);
+    assert_memory_equal(key, e.jr.key, len);
+    iso_msg_cleanup(&m);
+  }
+  iso_msg_init(&m, spec);
+  assert_int_equal(iso_flow_idempotency_key(e.flow, &m, key, &len), ISO_E_INVAL);
+  iso_msg_cleanup(&m);
+  env_end(&e);
+  iso_flow_config cfg;
+  fx_config(&cfg);
+  cfg.idempotency = false;
+  env_init(&e, &cfg, false);
+  iso_msg_init(&m, spec);
+  fx_request(&m, "0100", "000001", "000000000100");
+  assert_int_equal(iso_flow_idempotency_key(e.flow, &m, key, &len), ISO_E_STATE);
+  iso_msg_cleanup(&m);
+  env_end(&e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(events_in_order_and_response_held_until_durable),
@@ -591,7 +692,9 @@ int main(void) {
       cmocka_unit_test(lookup_always_finds_plain_retransmission),
       cmocka_unit_test(recovery_reruns_decided_commit),
       cmocka_unit_test(recovery_aborts_undecided_everywhere),
+      cmocka_unit_test(record_reused_after_other_spec),
       cmocka_unit_test(without_journal_flows_run_in_memory),
+      cmocka_unit_test(idempotency_key_is_the_journaled_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

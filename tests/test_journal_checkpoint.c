@@ -108,13 +108,15 @@ static void wal_starts_over_under_load(void **state) {
   if (s > largest) largest = s;
   iso_journal_close(db);
   /* The thread copied, the writer finished copies itself, and the WAL
-   * stayed smaller than the database: about a tenth of it on a quiet
-   * machine, up to two thirds seen with other tests on both cores, and
-   * about 20 times the database if the WAL never started over. */
+   * started over: it peaked at about a seventh of the database on a quiet
+   * machine and beside other tests on both cores (2026-11-23: 1.1-2.4 MB
+   * against 8.6 MB), once above the database's size on a machine so loaded
+   * the checkpoint thread hardly ran, and it would be about 20 times the
+   * database if it never started over.  The bound is between the two. */
   assert_true(background > 0);
   assert_true(tails > 0);
   assert_true(largest > 0);
-  assert_true(largest < file_size(path));
+  assert_true(largest < 4 * file_size(path));
   /* Nothing lost on the way. */
   assert_int_equal(count(path, "SELECT count(*) FROM tx WHERE decision IS NOT NULL"), (long long)n);
   assert_int_equal(count(path, "SELECT count(*) FROM tx_done"), (long long)n);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -450,6 +451,141 @@ static void test_prune_keeps_incomplete(void **s) {
   jt_cleanup();
 }
 
+/* The identity columns are copied while the request is encoded: present
+ * fields fill them, absent ones leave them NULL, and only a request with a
+ * PAN has the keyed hash a query by card finds. */
+typedef struct ident {
+  int rows;
+  char rrn[16], terminal[12], currency[4], amount[16], stan[8], pan[24], mti[5];
+} ident;
+
+static int see_ident(const iso_journal_row *row, void *data) {
+  ident *out = data;
+  out->rows++;
+  snprintf(out->rrn, sizeof out->rrn, "%s", row->rrn);
+  snprintf(out->terminal, sizeof out->terminal, "%s", row->terminal);
+  snprintf(out->currency, sizeof out->currency, "%s", row->currency);
+  snprintf(out->amount, sizeof out->amount, "%s", row->amount);
+  snprintf(out->stan, sizeof out->stan, "%s", row->stan);
+  snprintf(out->pan, sizeof out->pan, "%s", row->pan_masked);
+  snprintf(out->mti, sizeof out->mti, "%s", row->mti);
+  return 0;
+}
+
+static ident ident_of(iso_journal_db *db, uint64_t id, const char *pan) {
+  ident out = {0};
+  iso_journal_selection sel = {.id = id, .pan = pan};
+  assert_int_equal(iso_journal_query(db, &sel, see_ident, &out), 0);
+  return out;
+}
+
+static void test_identity_columns(void **s) {
+  (void)s;
+  for (int k = 0; k < 2; k++) {
+    iso_journal_db *db;
+    assert_int_equal(jt_open("i.db", k ? jt_key_file(false) : NULL, false, &db), 0);
+    const iso_spec *spec = iso_spec_builtin("iso87a");
+    iso_msg full, bare, long_pan;
+    jt_request(&full, spec, 7);
+    iso_msg_init(&bare, spec);
+    iso_msg_set_mti(&bare, "0100");
+    iso_msg_set_str(&bare, 11, "000042");
+    iso_msg_set_str(&bare, 4, "000000000100");
+    jt_request(&long_pan, spec, 8);
+    iso_msg_set_str(&long_pan, 2, "4111111111111111113"); /* 19 digits */
+    iso_journal_begin b[] = {{.tx_id = 1, .request = &full},
+                             {.tx_id = 2, .request = &bare},
+                             {.tx_id = 3, .request = &long_pan},
+                             {.tx_id = 4, .request = NULL}};
+    for (size_t i = 0; i < 4; i++) assert_int_equal(iso_journal_log_begin(db, &b[i]), 0);
+    iso_msg_cleanup(&full);
+    iso_msg_cleanup(&bare);
+    iso_msg_cleanup(&long_pan);
+    iso_journal_sync_wait(db);
+
+    ident r = ident_of(db, 1, NULL);
+    assert_int_equal(r.rows, 1);
+    assert_string_equal(r.mti, "0200");
+    assert_string_equal(r.stan, "000007");
+    assert_string_equal(r.rrn, "RRN000000007");
+    assert_string_equal(r.terminal, "TERM0001");
+    assert_string_equal(r.amount, "000000012345");
+    assert_string_equal(r.currency, "840");
+    assert_string_equal(r.pan, "411111******1111");
+    assert_int_equal(ident_of(db, 1, JT_PAN).rows, 1);
+
+    r = ident_of(db, 2, NULL);
+    assert_int_equal(r.rows, 1);
+    assert_string_equal(r.mti, "0100");
+    assert_string_equal(r.stan, "000042");
+    assert_string_equal(r.amount, "000000000100");
+    assert_string_equal(r.rrn, "");
+    assert_string_equal(r.terminal, "");
+    assert_string_equal(r.currency, "");
+    assert_string_equal(r.pan, "");
+    assert_int_equal(ident_of(db, 2, JT_PAN).rows, 0); /* no hash stored */
+
+    r = ident_of(db, 3, NULL);
+    assert_string_equal(r.pan, "411111*********1113");
+    assert_int_equal(ident_of(db, 3, "4111111111111111113").rows, 1);
+    assert_int_equal(ident_of(db, 3, JT_PAN).rows, 0);
+
+    r = ident_of(db, 4, NULL);
+    assert_int_equal(r.rows, 1);
+    assert_string_equal(r.stan, "");
+    assert_string_equal(r.pan, "");
+    iso_journal_close(db);
+    jt_cleanup();
+  }
+}
+
+/* Envelope nonces come from a per-thread pool: never the same twice in a
+ * process, and a forked child does not reuse the parent's pool (the same
+ * bytes in both processes would repeat a nonce under the key). */
+static void seal_nonce(iso_journal_db *db, uint8_t nonce[ISO__NONCE_LEN]) {
+  iso__jbuf env;
+  iso__jbuf_init(&env);
+  int fields[] = {2};
+  const uint8_t plain[] = {2, 4, '4', '1', '1', '1'};
+  assert_int_equal(iso__seal(&db->prot, 1, 'Q', fields, 1, plain, sizeof plain, &env), 0);
+  assert_int_equal(env.len, 1 + ISO__NONCE_LEN + ISO__TAG_LEN + sizeof plain);
+  memcpy(nonce, env.data + 1, ISO__NONCE_LEN);
+  iso__jbuf_free(&env);
+}
+
+static void test_nonces_fresh_after_fork(void **s) {
+  (void)s;
+  iso_journal_db *db;
+  assert_int_equal(jt_open("n.db", jt_key_file(false), false, &db), 0);
+  enum { N = 1200 }; /* more than one pool */
+  static uint8_t seen_nonces[N][ISO__NONCE_LEN];
+  for (int i = 0; i < N; i++) {
+    seal_nonce(db, seen_nonces[i]);
+    for (int j = 0; j < i; j++)
+      assert_memory_not_equal(seen_nonces[i], seen_nonces[j], ISO__NONCE_LEN);
+  }
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    uint8_t n[ISO__NONCE_LEN];
+    seal_nonce(db, n);
+    _exit(write(fds[1], n, sizeof n) == (ssize_t)sizeof n ? 0 : 1);
+  }
+  uint8_t child[ISO__NONCE_LEN], mine[ISO__NONCE_LEN];
+  assert_int_equal(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+  int ws;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+  seal_nonce(db, mine);
+  assert_memory_not_equal(child, mine, ISO__NONCE_LEN);
+  close(fds[0]);
+  close(fds[1]);
+  iso_journal_close(db);
+  jt_cleanup();
+}
+
 /* The PAN hash is HMAC-SHA256 computed from pre-keyed states: it must equal
  * OpenSSL's own HMAC with the same key. */
 static void test_pan_hash_is_hmac(void **s) {
@@ -472,6 +608,8 @@ static void test_pan_hash_is_hmac(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pan_hash_is_hmac),
+      cmocka_unit_test(test_identity_columns),
+      cmocka_unit_test(test_nonces_fresh_after_fork),
       cmocka_unit_test(test_rows_no_key),
       cmocka_unit_test(test_rows_with_key),
       cmocka_unit_test(test_decision_with_or_without_its_begin),

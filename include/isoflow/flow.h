@@ -594,6 +594,26 @@ uv_loop_t *iso_tx_loop(const iso_tx *tx);
 /** iso_tx_flow -- the flow running the transaction. */
 iso_flow *iso_tx_flow(const iso_tx *tx);
 
+/** The longest idempotency key the flow keeps and journals, in bytes. */
+#define ISO_FLOW_KEY_MAX 40
+
+/**
+ * iso_flow_idempotency_key -- the idempotency key the flow gives `msg`, as
+ * it keeps and journals it (iso_journal_begin.idempotency_key): the MTI
+ * with its repeat digit ignored, then each of the flow's key_fields as a
+ * length byte and the value (0xFF for an absent field); a key longer than
+ * ISO_FLOW_KEY_MAX as its first 32 bytes and a digest of the whole.  Lets
+ * a participant find a transaction in the journal from what another
+ * message says of it (a reversal's DE 90 names its original's MTI, STAN,
+ * DE 7 and DE 32).  msg is only read.  Writes *len bytes (at most
+ * ISO_FLOW_KEY_MAX) into key; returns 0, ISO_E_STATE when the flow's
+ * idempotency is off (its transactions have no key), ISO_E_INVAL when msg
+ * has no MTI or a key field longer than 254 bytes (the flow gives such a
+ * request no key either).  Thread-safe once the flow is started.
+ */
+int iso_flow_idempotency_key(const iso_flow *flow, const iso_msg *msg,
+                             uint8_t key[ISO_FLOW_KEY_MAX], size_t *len);
+
 /** iso_tx_is_recovery -- true during a recovery re-run (iso_flow_recover). */
 bool iso_tx_is_recovery(const iso_tx *tx);
 
@@ -628,8 +648,9 @@ void iso_tx_resume(iso_tx *tx, int result);
 
 /**
  * Context: named values carried by the transaction.  Names are borrowed (use
- * string literals or strings that outlive the transaction) and compared with
- * strcmp.  A few values live inline; more allocate.
+ * string literals or strings that outlive the transaction); a name is found
+ * by pointer first, then by strcmp.  A few values live inline; more
+ * allocate.
  *
  * iso_tx_set -- sets `name` to value; destroy (may be NULL) is called on the
  * value when it is replaced, removed, or the transaction ends.  Setting NULL
@@ -644,7 +665,10 @@ void *iso_tx_get(const iso_tx *tx, const char *name);
 /**
  * iso_tx_set_persistent -- sets `name` to a copy of len bytes, marked
  * persistent: handed to the journal with the decision and given back in
- * recovery.  Read it with iso_tx_get_persistent.  ISO_E_NOMEM.
+ * recovery.  Read it with iso_tx_get_persistent.  Short values are kept in
+ * the transaction's record (what its request left of a 64-byte area, 8
+ * bytes a value besides its own); longer ones allocate.  ISO_E_INVAL (no
+ * name, or len without bytes), ISO_E_NOMEM.
  */
 int iso_tx_set_persistent(iso_tx *tx, const char *name, const void *bytes,
                           size_t len);

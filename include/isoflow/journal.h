@@ -12,8 +12,10 @@
  * data on the caller's thread) and put it on a bounded queue.  The writer
  * thread drains the queue, writes everything it found in one SQLite
  * transaction (prepared statements reused), commits, and only then reports
- * each decision as durable (iso_journal_ticket_done).  A failed write is
- * never ignored: every decision of the group gets the error, the failure is
+ * each decision as durable (iso_journal_ticket_done) -- with
+ * ISO_JOURNAL_SYNC_FULL, after a second thread has synced the WAL, while
+ * the writer writes the next group.  A failed write or sync is never
+ * ignored: every decision of the group gets the error, the failure is
  * counted and the configured callback hears of it.
  *
  * Card data.  The protected fields (DE 2, 14, 35, 36, 45, 52, 55 by default)
@@ -48,14 +50,17 @@ typedef struct iso_journal_db iso_journal_db;
 
 /** SQLite's synchronous setting for the journal's writes. */
 typedef enum iso_journal_sync {
-  ISO_JOURNAL_SYNC_FULL = 0, /* durable: the WAL is synced at every commit */
+  ISO_JOURNAL_SYNC_FULL = 0, /* durable: the WAL is synced after every
+                                commit, before its decisions are reported */
   ISO_JOURNAL_SYNC_NORMAL,   /* survives a crash of the process, not of the
                                 machine (synced at checkpoints only) */
   ISO_JOURNAL_SYNC_OFF       /* never synced: tests and benchmarks */
 } iso_journal_sync;
 
-/** Called on the writer thread when a write fails: `count` events of one
- *  group were lost (their decisions declined), status the ISO_E_* code. */
+/** Called on the writer thread (with ISO_JOURNAL_SYNC_FULL: the syncer
+ *  thread), one group at a time, when a write or its sync fails: `count`
+ *  events of one group were lost (their decisions declined), status the
+ *  ISO_E_* code. */
 typedef void (*iso_journal_failed_cb)(iso_journal_db *db, int status,
                                       size_t count, void *data);
 
@@ -177,7 +182,9 @@ typedef struct iso_journal_stats {
   uint64_t failed_groups;
   uint64_t full;        /* events refused: queue full */
   uint64_t max_group;   /* most events in one group */
-  uint64_t writer_cpu_ns; /* CPU time the writer thread spent writing */
+  uint64_t writer_cpu_ns; /* CPU time the writer thread (and, with
+                             ISO_JOURNAL_SYNC_FULL, the syncer thread)
+                             spent writing, syncing and reporting */
 } iso_journal_stats;
 
 /** iso_journal_stats_get -- reads the counters (any thread). */
@@ -219,6 +226,9 @@ typedef struct iso_journal_selection {
   const char *pan;            /* found through the keyed hash; NULL = any */
   uint64_t since, until;      /* started_at, ns since the epoch; 0 = open */
   size_t limit;               /* 0 = no limit */
+  bool reversals;             /* only reversals (MTI x4xx); with terminal
+                                 (and since), found through an index of
+                                 their own */
 } iso_journal_selection;
 
 /** One journaled transaction, as a query returns it.  Everything is valid

@@ -277,3 +277,14 @@ void jt_fault_arm(int kind, int after) {
 }
 
 int jt_fault_hits(void) { return atomic_load(&fault_hits); }
+
+void jt_on_decision(void *arg, int status, uint64_t write_ns) {
+  (void)write_ns;
+  jt_outcome *o = arg;
+  if (status) {
+    atomic_fetch_add(&o->failed, 1);
+    atomic_store(&o->last_error, status);
+  } else {
+    atomic_fetch_add(&o->durable, 1);
+  }
+}

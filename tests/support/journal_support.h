@@ -49,6 +49,14 @@ extern uint64_t jt_base_ns;
 int jt_log_tx(iso_journal_db *db, uint64_t id, unsigned stan,
               iso_decision decision, bool complete);
 
+/* Decisions reported durable and failed, and the last failure's status:
+ * pass jt_on_decision with a jt_outcome to iso_journal_log_decision (the
+ * report comes on the writer's or the syncer's thread). */
+typedef struct jt_outcome {
+  _Atomic int durable, failed, last_error;
+} jt_outcome;
+void jt_on_decision(void *arg, int status, uint64_t write_ns);
+
 /* ---- the fault VFS ("jtfault") -------------------------------------------- */
 enum { JT_FAULT_NONE = 0, JT_FAULT_WRITE, JT_FAULT_SYNC, JT_FAULT_FULL };
 /* Registers the VFS (once). */

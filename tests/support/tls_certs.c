@@ -119,3 +119,16 @@ void th_certs_remove(th_certs *c) {
     if (files[i][0]) unlink(files[i]);
   if (c->dir[0]) rmdir(c->dir);
 }
+
+th_certs th_group_certs;
+
+int th_certs_group_setup(void **state) {
+  (void)state;
+  return th_certs_make(&th_group_certs);
+}
+
+int th_certs_group_teardown(void **state) {
+  (void)state;
+  th_certs_remove(&th_group_certs);
+  return 0;
+}

@@ -20,4 +20,10 @@ int th_certs_make(th_certs *c);
 /* Removes the files and the directory. */
 void th_certs_remove(th_certs *c);
 
+/* One set for a whole suite: th_certs_group_setup makes th_group_certs
+ * (a cmocka group setup), th_certs_group_teardown removes them. */
+extern th_certs th_group_certs;
+int th_certs_group_setup(void **state);
+int th_certs_group_teardown(void **state);
+
 #endif

@@ -10,6 +10,16 @@
  * the original is in the log (nearly always), it only checks that and
  * returns.
  *
+ * Found how: an original named by DE 90 through its idempotency key -- the
+ * key the flow gave it, made again from DE 90 (MTI, STAN, DE 7, DE 32) and
+ * the reversal's DE 41 (iso_flow_idempotency_key) -- one named by DE 37
+ * through the journal's DE 41 + DE 37 index; whether it was reversed among
+ * the reversals that carry its RRN, then the terminal's reversals since
+ * (the journal's index of reversals).  Every query is indexed: the journal
+ * keeps no index of DE 41 + DE 11 (each entry costs its writer a fifth of a
+ * row), so only a flow without idempotency keys makes the DE 90 search
+ * read every row.
+ *
  * Refunding once: an original found in the journal enters the log REVERSED
  * when the journal holds a committed reversal of it (a transaction decided
  * commit with a "refund" value whose request names it by DE 90 or DE 37),
@@ -21,6 +31,7 @@
  */
 #include "examples/issuer/participants/issuer.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "isoflow/journal.h"
@@ -45,7 +56,8 @@ static bool committed_with(const iso_journal_row *row, const char *name,
 }
 
 /* An authorization committed with a hold, matching the key (the query
- * already matched DE 41 and DE 11 or DE 37); the newest one wins. */
+ * already matched its idempotency key, DE 41 + DE 37, or DE 41 + DE 11);
+ * the newest one wins. */
 static int on_original(const iso_journal_row *row, void *data) {
   search *s = data;
   const iso_tx_value *hold;
@@ -81,8 +93,58 @@ static int on_reversal(const iso_journal_row *row, void *data) {
   return 1;
 }
 
-static int find_in_journal(struct iso_journal_db *db, const iso__original_keys *k,
-                           iso__auth_entry *out, bool *have) {
+/* The acquirer the original carried in DE 32, as DE 90 names it (11
+ * digits, zero-filled): the reversal's own DE 32 when it is the same
+ * number (the acquirer that sent the original sends its reversal), else
+ * the number without its zeros ("" for none: the original had no DE 32). */
+static void original_acquirer(const iso_msg *reversal, const char *de90, char out[16]) {
+  char digits[12];
+  memcpy(digits, de90 + 20, 11);
+  digits[11] = '\0';
+  const char *n = digits;
+  while (*n == '0') n++;
+  char own[16];
+  if (iso__field_str(reversal, 32, own, sizeof own)) {
+    const char *o = own;
+    while (*o == '0') o++;
+    if (!strcmp(o, n)) {
+      memcpy(out, own, sizeof own);
+      return;
+    }
+  }
+  snprintf(out, 16, "%s", n);
+}
+
+/* The idempotency key the flow gave the original a reversal names by
+ * DE 90: its MTI, STAN, DE 7 and DE 32 from DE 90, DE 41 from the
+ * reversal.  false when it cannot be made (no DE 90, the flow keys no
+ * transaction). */
+static bool original_key(iso_tx *tx, struct iso_journal_db *db, uint8_t *key,
+                         size_t *len) {
+  const iso_msg *rev = iso_tx_request(tx);
+  char de90[43], terminal[16], acquirer[16];
+  if (!iso__field_str(rev, 90, de90, sizeof de90) || strlen(de90) != 42) return false;
+  original_acquirer(rev, de90, acquirer);
+  iso__field_str(rev, 41, terminal, sizeof terminal);
+  char mti[5];
+  memcpy(mti, de90, 4);
+  mti[4] = '\0';
+  iso_msg m;
+  iso_msg_init(&m, iso_journal_spec(db));
+  int rc = iso_msg_set_mti(&m, mti);
+  if (rc == 0) rc = iso_msg_set_copy(&m, 11, de90 + 4, 6);
+  if (rc == 0) rc = iso_msg_set_copy(&m, 7, de90 + 10, 10);
+  if (rc == 0 && acquirer[0]) rc = iso_msg_set_str(&m, 32, acquirer);
+  if (rc == 0 && terminal[0]) rc = iso_msg_set_str(&m, 41, terminal);
+  if (rc == 0) rc = iso_flow_idempotency_key(iso_tx_flow(tx), &m, key, len);
+  iso_msg_cleanup(&m);
+  return rc == 0;
+}
+
+/* Finds the original (by its idempotency key for DE 90, by DE 41 + DE 37
+ * otherwise) and whether the journal holds a committed reversal of it. */
+static int find_in_journal(iso_tx *tx, struct iso_journal_db *db,
+                           const iso__original_keys *k, iso__auth_entry *out, bool *have) {
   *have = false;
   for (int pass = 0; pass < 2 && !*have; pass++) {
     bool by_rrn = pass == 1;
@@ -91,15 +153,19 @@ static int find_in_journal(struct iso_journal_db *db, const iso__original_keys *
     iso_journal_selection sel;
     memset(&sel, 0, sizeof sel);
     sel.terminal = s.key->terminal;
-    if (by_rrn)
+    uint8_t key[ISO_FLOW_KEY_MAX];
+    if (by_rrn) {
       sel.rrn = s.key->rrn;
-    else
-      sel.stan = s.key->stan;
+    } else if (original_key(tx, db, key, &sel.key_len)) {
+      sel.key = key; /* indexed */
+    } else {
+      sel.stan = s.key->stan; /* a flow without keys: read every row */
+    }
     int rc = iso_journal_query(db, &sel, on_original, &s);
     if (rc < 0) return rc;
     if (!s.have) continue;
-    /* Was it reversed?  Reversals that carry its RRN first (indexed), then
-     * every transaction of the terminal since the original. */
+    /* Was it reversed?  Reversals that carry its RRN first, then the
+     * terminal's reversals since the original (both indexed). */
     reversed r = {.orig = &s.found};
     if (s.found.rrn[0]) {
       memset(&sel, 0, sizeof sel);
@@ -112,6 +178,7 @@ static int find_in_journal(struct iso_journal_db *db, const iso__original_keys *
       memset(&sel, 0, sizeof sel);
       sel.terminal = s.found.terminal;
       sel.since = s.started_at;
+      sel.reversals = true;
       rc = iso_journal_query(db, &sel, on_reversal, &r);
       if (rc < 0) return rc;
     }
@@ -130,7 +197,7 @@ static int lookup_prepare(iso_tx *tx, void *data) {
   if (iso__auth_log_has(&is->log, &k)) return ISO_PREPARED | ISO_NO_JOIN | ISO_READONLY;
   iso__auth_entry orig;
   bool have;
-  int rc = find_in_journal(is->journal, &k, &orig, &have);
+  int rc = find_in_journal(tx, is->journal, &k, &orig, &have);
   if (rc == 0 && have) rc = iso__auth_log_admit(&is->log, &orig);
   if (rc < 0) {
     atomic_fetch_add(&is->counters.journal_lookup_failures, 1);
