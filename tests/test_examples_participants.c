@@ -422,6 +422,33 @@ static void test_capture_with_and_without_note(void **state) {
   iw_world_free(bare);
 }
 
+/* A hold placed in prepare is given back when a participant after the
+ * account refuses: abort credits the card and counts a release, and
+ * nothing is captured. */
+static int refuse(iso_tx *tx, void *data) {
+  (void)data;
+  iso_tx_set_response_code(tx, "05");
+  return ISO_ABORTED;
+}
+
+static void test_hold_released_on_abort(void **state) {
+  (void)state;
+  static const iso_participant refuser = {.name = "refuse", .prepare = refuse};
+  world *w = iw_world_new_with(NULL, &refuser);
+  iso_msg m;
+  iso_msg_init(&m, w->spec);
+  iw_auth_request(&m, 13, 4321, 40);
+  iw_answer a;
+  iw_submit(w, &m, &a);
+  assert_string_equal(a.rc, "05");
+  assert_int_equal(iso__issuer_available(&w->issuer, 13), 500000);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_HOLDS), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_RELEASES), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_CAPTURES), 0);
+  iso_msg_cleanup(&m);
+  iw_world_free(w);
+}
+
 /* Authorization codes: each loop takes a batch of the shared sequence at a
  * time; codes handed out on two threads at once never repeat (until the
  * six digits wrap). */
@@ -487,6 +514,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_field_views, setup, teardown),
       cmocka_unit_test_setup_teardown(test_auth_codes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_capture_with_and_without_note, setup, teardown),
+      cmocka_unit_test(test_hold_released_on_abort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,10 +328,10 @@ static void hold_commit(iso_tx *tx, void *data) {
 }
 
 /* Submits STAN 300000 + i on e's loop and runs it to its answer. */
-static int run_stan(env *e, int i) {
+static int run_stan(env *e, unsigned i) {
   char stan[7];
   fx_done d;
-  snprintf(stan, sizeof stan, "%06d", 300000 + i);
+  snprintf(stan, sizeof stan, "%06u", (300000 + i) % 1000000);
   submit(e, NULL, "0100", stan, "000000000100", &d);
   if (d.calls == 0) wait_done(e, &d);
   return d.status;
