@@ -277,10 +277,39 @@ static void test_recovery(void **state) {
   assert_true(fx_run_until(&w->loop, &r.done, 5000));
   assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000 - 4000);
 
+  /* A reversal decided commit before the crash refunds on recovery, once:
+   * the original is marked reversed, so the acquirer's next reversal of it
+   * has no effect. */
+  iso_msg rev;
+  iso_msg_init(&rev, w->spec);
+  assert_int_equal(iso__build_reversal(&rev, &m, "0400", 51), 0);
+  const char *reverser[] = {"reversal"};
+  iso_tx_value refund = {ISO__CTX_REFUND, (const uint8_t *)"11:4000", 7};
+  iso_flow_recovery rrec = {.tx_id = 902, .decision = ISO_DECISION_COMMIT,
+                            .participants = reverser, .participant_count = 1,
+                            .values = &refund, .value_count = 1, .request = &rev};
+  memset(&r, 0, sizeof r);
+  assert_int_equal(iso_flow_recover(w->fl, &rrec, on_recovered, &r), 0);
+  assert_true(fx_run_until(&w->loop, &r.done, 5000));
+  assert_int_equal(r.status, 0);
+  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 1);
+  assert_int_equal(iso__build_reversal(&rev, &m, "0400", 52), 0);
+  iw_answer a;
+  iw_submit(w, &rev, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REVERSAL_REPEATED), 1);
+  /* A refund value naming no card of the book refunds nothing. */
+  assert_int_equal(iso__issuer_apply_refund(&w->issuer, &rev, "x", 1), ISO_E_INVAL);
+  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000);
+  iso_msg_cleanup(&rev);
+
   /* A bad value changes nothing. */
   assert_int_equal(iso__issuer_apply_capture(&w->issuer, &m, "x", 1), ISO_E_INVAL);
   assert_int_equal(iso__issuer_apply_capture(&w->issuer, &m, "5000:1", 6), ISO_E_INVAL);
-  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000 - 4000);
+  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000);
   iso_msg_cleanup(&m);
 }
 
