@@ -394,6 +394,34 @@ static void test_field_views(void **state) {
   assert_int_equal(iso__amount_of(&m), 12345);
   iso_msg_unset(&m, 4);
   assert_int_equal(iso__amount_of(&m), -1);
+
+  /* Unpacked in a spec that keeps numerics in BCD, a field is decoded into
+   * buf (no zero-copy view), with the same bounds. */
+  const iso_spec *bcd = iso_spec_builtin("iso87b");
+  iso_msg b, u;
+  iso_msg_init(&b, bcd);
+  iso_msg_init(&u, bcd);
+  assert_int_equal(iso_msg_set_mti(&b, "0100"), 0);
+  assert_int_equal(iso_msg_set_str(&b, 4, "000000012345"), 0);
+  assert_int_equal(iso_msg_set_str(&b, 11, "000042"), 0);
+  uint8_t wire[128];
+  size_t wire_len = 0;
+  assert_int_equal(iso_msg_pack(&b, wire, sizeof wire, &wire_len, NULL), 0);
+  assert_int_equal(iso_msg_unpack(&u, wire, wire_len, NULL), 0);
+  const uint8_t *raw;
+  size_t raw_len;
+  assert_int_equal(iso_msg_peek(&u, 4, &raw, &raw_len), ISO_E_UNSUPPORTED);
+  assert_true(iso__field_view(&u, 4, buf, 13, &v, &len));
+  assert_ptr_equal(v, buf);
+  assert_int_equal(len, 12);
+  assert_string_equal(buf, "000000012345");
+  assert_false(iso__field_view(&u, 4, buf, 12, &v, &len)); /* no room for the NUL */
+  assert_false(iso__field_view(&u, 4, buf, 6, &v, &len));  /* not even for the value */
+  assert_int_equal(iso__amount_of(&u), 12345);
+  assert_true(iso__field_str(&u, 11, copy, sizeof copy));
+  assert_string_equal(copy, "000042");
+  iso_msg_cleanup(&u);
+  iso_msg_cleanup(&b);
   iso_msg_cleanup(&m);
 }
 
