@@ -7,10 +7,9 @@
  * crash, a hang or a leak -- and every submission the flow accepted must
  * complete exactly once.
  *
- * Linked with malloc, calloc and realloc wrapped (tests/flow.cmake): the
- * statically linked library's calls go through the wrappers below, which
- * fail the Nth call after the test arms them.  LeakSanitizer, on in the
- * test build, checks every run.
+ * Allocations fail through support/failing_alloc.h (the suite is linked
+ * with malloc, calloc and realloc wrapped: tests/flow.cmake).
+ * LeakSanitizer, on in the test build, checks every run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,33 +22,8 @@
 #include <uv.h>
 
 #include "isoflow/flow.h"
+#include "support/failing_alloc.h"
 #include "support/flow_fixture.h"
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-/* -1: never fail; n >= 0: the call after n more succeed fails.  One thread
- * allocates here (the loop is run by the test's thread). */
-static long countdown = -1;
-static long calls;
-
-static int fail_now(void) {
-  calls++;
-  if (countdown < 0) return 0;
-  return countdown-- == 0;
-}
-
-void *__wrap_malloc(size_t size) { return fail_now() ? NULL : __real_malloc(size); }
-void *__wrap_calloc(size_t n, size_t size) {
-  return fail_now() ? NULL : __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t size) {
-  return fail_now() ? NULL : __real_realloc(p, size);
-}
 
 static char big_value[200]; /* never fits the record's own area */
 
@@ -123,18 +97,18 @@ static void test_each_allocation_fails_once(void **state) {
   (void)state;
   memset(big_value, 'B', sizeof big_value);
   int accepted, completed;
-  calls = 0;
+  fa_count_reset();
   assert_int_equal(flow_round(&accepted, &completed), 0);
   assert_int_equal(accepted, 4);
   assert_int_equal(completed, 4);
-  long total = calls;
+  long total = fa_count();
   assert_true(total > 0);
 
   int refused = 0, ran = 0;
   for (long n = 0; n < total; n++) {
-    countdown = n;
+    fa_arm(n);
     int rc = flow_round(&accepted, &completed);
-    countdown = -1;
+    fa_arm(-1);
     if (rc) {
       assert_int_equal(rc, ISO_E_NOMEM);
       refused++;

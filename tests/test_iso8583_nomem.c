@@ -5,12 +5,11 @@
  * a heap buffer; when that allocation fails the call reports ISO_E_NOMEM,
  * frees what it took and leaves the message usable.
  *
- * This suite is linked with -Wl,--wrap=malloc (tests/iso8583.cmake): every
- * malloc made by the library's code goes through wrapped_malloc below, which
- * fails the Nth call from when a test arms it.  Each test then runs the call
- * once per possible failure point, so every allocation on the path is made
- * to fail once; LeakSanitizer (on in the test build) catches anything a
- * failed call leaves behind.
+ * Allocations fail through support/failing_alloc.h (the suite is linked
+ * with malloc, calloc and realloc wrapped: tests/iso8583.cmake).  Each test
+ * runs the call once per possible failure point, so every allocation on the
+ * path is made to fail once; LeakSanitizer (on in the test build) catches
+ * anything a failed call leaves behind.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,23 +22,7 @@
 #include <cmocka.h>
 
 #include "isoflow/iso8583.h"
-
-void *__real_malloc(size_t size);
-void *__wrap_malloc(size_t size);
-
-/* -1: never fail; n >= 0: the call after n more succeed fails. */
-static long fail_countdown = -1;
-static long malloc_calls;
-
-void *__wrap_malloc(size_t size) {
-  malloc_calls++;
-  if (fail_countdown == 0) {
-    fail_countdown = -1;
-    return NULL;
-  }
-  if (fail_countdown > 0) fail_countdown--;
-  return __real_malloc(size);
-}
+#include "support/failing_alloc.h"
 
 /* DE 48 held in EBCDIC after unpack: rendering decodes it into scratch. */
 static const char spec_json[] =
@@ -104,19 +87,19 @@ static void fail_each_allocation(world *w, render_fn render) {
   const uint8_t *peeked;
   size_t peeked_len;
   assert_int_equal(iso_msg_peek(&w->unpacked, 48, &peeked, &peeked_len), ISO_E_UNSUPPORTED);
-  malloc_calls = 0;
+  fa_count_reset();
   assert_int_equal(render(&w->unpacked, ISO_SHOW_UNMASKED, want, sizeof want, &want_len), 0);
-  long calls = malloc_calls;
+  long calls = fa_count();
   assert_true(calls >= 1);
   assert_non_null(strstr(want, w->de48));
 
   for (long n = 0; n < calls; n++) {
-    fail_countdown = n;
+    fa_arm(n);
     int rc = render(&w->unpacked, ISO_SHOW_UNMASKED, got, sizeof got, &got_len);
-    assert_int_equal(fail_countdown, -1); /* the armed failure was reached */
+    assert_false(fa_armed()); /* the armed failure was reached */
     assert_int_equal(rc, ISO_E_NOMEM);
   }
-  fail_countdown = -1;
+  fa_arm(-1);
   assert_int_equal(render(&w->unpacked, ISO_SHOW_UNMASKED, got, sizeof got, &got_len), 0);
   assert_int_equal(got_len, want_len);
   assert_memory_equal(got, want, want_len);
@@ -145,11 +128,11 @@ static void test_short_values_need_no_heap(void **state) {
   assert_int_equal(iso_msg_unpack(&m, wire, len, NULL), 0);
   char out[1024];
   size_t out_len;
-  malloc_calls = 0;
-  fail_countdown = 0;
+  fa_count_reset();
+  fa_arm(0);
   assert_int_equal(iso_msg_to_json(&m, 0, out, sizeof out, &out_len), 0);
-  assert_int_equal(malloc_calls, 0);
-  fail_countdown = -1;
+  assert_int_equal(fa_count(), 0);
+  fa_arm(-1);
   assert_non_null(strstr(out, "\"48\":\"SHORT EBCDIC VALUE\""));
   iso_msg_cleanup(&m);
 }

@@ -6,15 +6,13 @@
  * journal that opened must still report every decision (durable or failed)
  * and close cleanly.
  *
- * The suite is linked with malloc, calloc and realloc wrapped
- * (tests/journal.cmake): the statically linked library's calls go through
- * the wrappers below, which fail the Nth call after a test arms them.
- * SQLite's and OpenSSL's own allocations (shared libraries) are not
- * affected.  LeakSanitizer, on in the test build, checks every run.
+ * Allocations fail through support/failing_alloc.h (the suite is linked
+ * with malloc, calloc and realloc wrapped: tests/journal.cmake); SQLite's
+ * and OpenSSL's own are not affected.  LeakSanitizer, on in the test
+ * build, checks every run.
  */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,36 +22,8 @@
 #include <cmocka.h>
 
 #include "isoflow/journal.h"
+#include "support/failing_alloc.h"
 #include "support/journal_support.h"
-
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-
-/* -1: never fail; n >= 0: the call after n more succeed fails.  Any
- * thread may allocate (the writer, the syncer). */
-static _Atomic long countdown = -1;
-static _Atomic long calls;
-
-static bool fail_now(void) {
-  atomic_fetch_add(&calls, 1);
-  long c = atomic_load(&countdown);
-  while (c >= 0) {
-    if (atomic_compare_exchange_weak(&countdown, &c, c - 1)) return c == 0;
-  }
-  return false;
-}
-
-void *__wrap_malloc(size_t size) { return fail_now() ? NULL : __real_malloc(size); }
-void *__wrap_calloc(size_t n, size_t size) {
-  return fail_now() ? NULL : __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t size) {
-  return fail_now() ? NULL : __real_realloc(p, size);
-}
 
 /* Opens a durable journal, logs one transaction (begin, decision, waits
  * for its report, completion) and closes.  Returns how open went; *decided
@@ -90,19 +60,19 @@ static void test_each_allocation_fails_once(void **state) {
   (void)state;
   /* How many allocations an undisturbed round makes. */
   int decided;
-  atomic_store(&calls, 0);
+  fa_count_reset();
   assert_int_equal(journal_round("count.db", &decided), 0);
   assert_int_equal(decided, 0);
-  long total = atomic_load(&calls);
+  long total = fa_count();
   assert_true(total > 0);
 
   int opened = 0, refused = 0;
   for (long n = 0; n < total; n++) {
     char name[32];
     snprintf(name, sizeof name, "fail%ld.db", n);
-    atomic_store(&countdown, n);
+    fa_arm(n);
     int rc = journal_round(name, &decided);
-    atomic_store(&countdown, -1);
+    fa_arm(-1);
     if (rc) {
       /* Refused with a reason, never a crash. */
       assert_true(rc == ISO_E_NOMEM || rc == ISO_E_JOURNAL || rc == ISO_E_IO);
