@@ -96,6 +96,18 @@ static void env_run_default(env *e, const char *stan, fx_done *d) {
 
 static void env_end(env *e) { fx_flow_end(&e->loop, e->fl, e->flow); }
 
+/* One participant whose prepare checks what it does itself and answers
+ * "00" when every check held: run once, journaled; the answer must be an
+ * approval.  env_end afterwards. */
+static void env_run_checks(env *e, int (*prepare)(iso_tx *, void *)) {
+  iso_participant p = {.name = "p", .prepare = prepare};
+  env_start(e, &p, true);
+  fx_done d;
+  env_run_default(e, "000001", &d);
+  assert_string_equal(d.rc, "00");
+  assert_int_equal(d.status, 0);
+}
+
 /* What commit found, checked by the test after the run. */
 static char seen[256];
 
@@ -320,13 +332,8 @@ static int names_prepare(iso_tx *tx, void *data) {
 
 static void names_and_errors(void **state) {
   (void)state;
-  iso_participant p = {.name = "p", .prepare = names_prepare};
   env e;
-  env_start(&e, &p, true);
-  fx_done d;
-  env_run_default(&e, "000001", &d);
-  assert_string_equal(d.rc, "00");
-  assert_int_equal(d.status, 0);
+  env_run_checks(&e, names_prepare);
   assert_string_equal(e.journal.values, "hold=22;");
   env_end(&e);
 }
@@ -368,13 +375,8 @@ static int fill_prepare(iso_tx *tx, void *data) {
 static void full_context_refuses(void **state) {
   (void)state;
   memset(long_value, 'L', 100);
-  iso_participant p = {.name = "p", .prepare = fill_prepare};
   env e;
-  env_start(&e, &p, true);
-  fx_done d;
-  env_run_default(&e, "000001", &d);
-  assert_string_equal(d.rc, "00");
-  assert_int_equal(d.status, 0);
+  env_run_checks(&e, fill_prepare);
   assert_int_equal(e.journal.value_count, 1); /* "big", the one persistent */
   env_end(&e);
 }
