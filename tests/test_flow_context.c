@@ -96,20 +96,18 @@ static void env_run_default(env *e, const char *stan, fx_done *d) {
 
 static void env_end(env *e) { fx_flow_end(&e->loop, e->fl, e->flow); }
 
-/* One participant whose prepare checks what it does itself and answers
- * "00" when every check held: run once, journaled; the answer must be an
- * approval.  env_end afterwards. */
-static void env_run_checks(env *e, int (*prepare)(iso_tx *, void *)) {
-  iso_participant p = {.name = "p", .prepare = prepare};
-  env_start(e, &p, true);
-  fx_done d;
-  env_run_default(e, "000001", &d);
-  assert_string_equal(d.rc, "00");
-  assert_int_equal(d.status, 0);
-}
-
 /* What commit found, checked by the test after the run. */
 static char seen[256];
+
+/* Starts e with p alone (journaled) and runs one request through it, with
+ * `seen` cleared; it must commit.  env_end afterwards. */
+static void env_run_one(env *e, const iso_participant *p) {
+  env_start(e, p, true);
+  seen[0] = '\0';
+  fx_done d;
+  env_run_default(e, "000001", &d);
+  assert_int_equal(d.status, 0);
+}
 
 static void see(iso_tx *tx, const char *name) {
   const void *bytes;
@@ -161,11 +159,7 @@ static void values_kept_inline_and_allocated(void **state) {
   iso_participant p = {.name = "p", .prepare = set_values,
                        .commit = commit_sees, .abort = commit_sees};
   env e;
-  env_start(&e, &p, true);
-  seen[0] = '\0';
-  fx_done d;
-  env_run_default(&e, "000001", &d);
-  assert_int_equal(d.status, 0);
+  env_run_one(&e, &p);
   assert_string_equal(seen, "hold=card:12;empty=;short=ab;big=ok;");
   assert_int_equal(e.journal.value_count, 4);
   char expected[256];
@@ -202,17 +196,14 @@ static void arena_full_falls_back(void **state) {
   iso_participant p = {.name = "p", .prepare = set_many,
                        .commit = commit_sees_many};
   env e;
-  env_start(&e, &p, true);
-  seen[0] = '\0';
-  fx_done d;
-  env_run_default(&e, "000001", &d);
-  assert_int_equal(d.status, 0);
+  env_run_one(&e, &p);
   assert_string_equal(seen,
                       "v0=value-00;v1=value-01;v2=newer;v3=value-03;"
                       "v4=value-04;v5=value-05;v6=value-06;");
   assert_int_equal(e.journal.value_count, 7);
   /* The record is reused: its arena starts empty again. */
   seen[0] = '\0';
+  fx_done d;
   env_run_default(&e, "000002", &d);
   assert_string_equal(seen,
                       "v0=value-00;v1=value-01;v2=newer;v3=value-03;"
@@ -332,8 +323,9 @@ static int names_prepare(iso_tx *tx, void *data) {
 
 static void names_and_errors(void **state) {
   (void)state;
+  iso_participant p = {.name = "p", .prepare = names_prepare};
   env e;
-  env_run_checks(&e, names_prepare);
+  env_run_one(&e, &p);
   assert_string_equal(e.journal.values, "hold=22;");
   env_end(&e);
 }
@@ -375,8 +367,9 @@ static int fill_prepare(iso_tx *tx, void *data) {
 static void full_context_refuses(void **state) {
   (void)state;
   memset(long_value, 'L', 100);
+  iso_participant p = {.name = "p", .prepare = fill_prepare};
   env e;
-  env_run_checks(&e, fill_prepare);
+  env_run_one(&e, &p);
   assert_int_equal(e.journal.value_count, 1); /* "big", the one persistent */
   env_end(&e);
 }
