@@ -145,13 +145,8 @@ static void a_served_flow_keeps_one_block_per_loop(void **state) {
   iso_flow *f = new_flow(&p);
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
-  so.server.loop = &loop;
-  struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(f, &so, (struct sockaddr *)&a, &fs), 0);
+  iso_flow_serve_opts so = fx_serve_opts(&loop);
+  iso_flow_server *fs = fx_serve(f, &so);
   for (int i = 0; i < 20; i++) {
     th_client c;
     iso_conn_opts co = th_conn_opts();

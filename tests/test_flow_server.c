@@ -97,14 +97,10 @@ static void served_on_the_callers_loop(void **state) {
   assert_int_equal(uv_loop_init(&loop), 0);
   int prepares = 0;
   iso_flow *flow = make_flow(&prepares);
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
-  so.server.loop = &loop;
+  iso_flow_serve_opts so = fx_serve_opts(&loop);
+  iso_flow_server *fs = fx_serve(flow, &so), *again;
   struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs),
+  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &again),
                    ISO_E_STATE);
   th_client c;
   iso_conn_opts co = th_conn_opts();
@@ -137,13 +133,9 @@ static void served_on_worker_threads(void **state) {
   (void)state;
   int prepares = 0;
   iso_flow *flow = make_flow(&prepares);
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
+  iso_flow_serve_opts so = fx_serve_opts(NULL);
   so.server.workers = 2;
-  struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
+  iso_flow_server *fs = fx_serve(flow, &so);
   uv_loop_t loop;
   assert_int_equal(uv_loop_init(&loop), 0);
   enum { CLIENTS = 4, EACH = 10 };
@@ -225,16 +217,11 @@ static void count_answer(const char *request_mti, const iso_msg *response,
 static iso_flow_server *serve_counted(iso_flow *flow, uv_loop_t *loop,
                                       unsigned workers, hook_seen *seen,
                                       th_client *c) {
-  iso_flow_serve_opts so;
-  memset(&so, 0, sizeof so);
-  so.server.conn = th_conn_opts();
-  so.server.loop = loop;
+  iso_flow_serve_opts so = fx_serve_opts(loop);
   so.server.workers = workers;
   so.on_response = count_answer;
   so.response_data = seen;
-  struct sockaddr_in a = th_addr(0);
-  iso_flow_server *fs;
-  assert_int_equal(iso_flow_serve(flow, &so, (struct sockaddr *)&a, &fs), 0);
+  iso_flow_server *fs = fx_serve(flow, &so);
   if (loop) {
     iso_conn_opts co = th_conn_opts();
     assert_int_equal(th_client_connect(c, loop, &co, iso_flow_server_port(fs)),

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "support/conn_harness.h"
+
 char fx_log[4096];
 
 void fx_log_reset(void) { fx_log[0] = '\0'; }
@@ -168,4 +170,19 @@ void fx_config(iso_flow_config *cfg) {
   iso_flow_config_init(cfg);
   cfg->spec = iso_spec_builtin("iso87a");
   assert_non_null(cfg->spec);
+}
+
+iso_flow_serve_opts fx_serve_opts(uv_loop_t *loop) {
+  iso_flow_serve_opts so;
+  memset(&so, 0, sizeof so);
+  so.server.conn = th_conn_opts();
+  so.server.loop = loop;
+  return so;
+}
+
+iso_flow_server *fx_serve(iso_flow *flow, const iso_flow_serve_opts *so) {
+  struct sockaddr_in a = th_addr(0);
+  iso_flow_server *fs = NULL;
+  assert_int_equal(iso_flow_serve(flow, so, (struct sockaddr *)&a, &fs), 0);
+  return fs;
 }

@@ -84,6 +84,15 @@ void fx_flow_start(iso_flow *flow, uv_loop_t *loop, iso_flow_loop **fl);
 /* The end of a flow a test ran: fx_close(loop, fl), then frees flow. */
 void fx_flow_end(uv_loop_t *loop, iso_flow_loop *fl, iso_flow *flow);
 
+/* Serving options for the tests: the test connection options
+ * (th_conn_opts), on loop (NULL: the server's own worker loops); the rest
+ * zero for the caller to set. */
+iso_flow_serve_opts fx_serve_opts(uv_loop_t *loop);
+
+/* Serves flow with so on 127.0.0.1, an ephemeral port; asserts that it
+ * started. */
+iso_flow_server *fx_serve(iso_flow *flow, const iso_flow_serve_opts *so);
+
 /* Closes fs (a flow server on loop) and runs loop until its close callback
  * ran; asserts that it did within 3 s. */
 void fx_server_close(uv_loop_t *loop, iso_flow_server *fs);
