@@ -405,6 +405,37 @@ static void test_reversal_of_evicted_original(void **state) {
   iso_msg_cleanup(&rev);
 }
 
+/* DE 32 is LLVAR and may keep leading zeros; DE 90 zero-fills the
+ * acquirer to 11 digits.  An evicted original whose DE 32 had leading
+ * zeros, reversed by DE 90 alone through an acquirer whose own DE 32
+ * differs, is still found in the journal and refunded once. */
+static void test_reversal_by_de90_with_padded_acquirer(void **state) {
+  world *w = *state;
+  iso_msg orig, rev;
+  iso_msg_init(&orig, w->spec);
+  iso_msg_init(&rev, w->spec);
+  answer a;
+  uint32_t stan = 500;
+  iw_auth_request(&orig, 11, 1500, stan++);
+  assert_int_equal(iso_msg_set_str(&orig, 32, "0012345"), 0);
+  iw_submit(w, &orig, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000 - 1500);
+  push_out(w, &stan);
+  assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan++), 0);
+  iso_msg_unset(&rev, 37);
+  char own[16];
+  assert_true(iso__field_str(&rev, 32, own, sizeof own));
+  assert_string_not_equal(own, "0012345"); /* the reversal's own acquirer */
+  iw_submit(w, &rev, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__issuer_available(&w->issuer, 11), 500000);
+  assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 1);
+  iso_msg_cleanup(&orig);
+  iso_msg_cleanup(&rev);
+}
+
 static void test_without_journal_evicted_is_unknown(void **state) {
   world *w = *state;
   w->issuer.journal = NULL;
@@ -432,6 +463,8 @@ int main(void) {
       cmocka_unit_test(test_add_hashed),
       cmocka_unit_test(test_held_entry_survives_eviction),
       cmocka_unit_test_setup_teardown(test_reversal_of_evicted_original, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reversal_by_de90_with_padded_acquirer, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_without_journal_evicted_is_unknown, setup,
                                       teardown),
   };

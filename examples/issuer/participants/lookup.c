@@ -12,7 +12,9 @@
  *
  * Found how: an original named by DE 90 through its idempotency key -- the
  * key the flow gave it, made again from DE 90 (MTI, STAN, DE 7, DE 32) and
- * the reversal's DE 41 (iso_flow_idempotency_key) -- one named by DE 37
+ * the reversal's DE 41 (iso_flow_idempotency_key); DE 90 zero-fills the
+ * acquirer, so each DE 32 the original may have carried is tried, a dozen
+ * indexed probes at most -- one named by DE 37
  * through the journal's DE 41 + DE 37 index; whether it was reversed among
  * the reversals that carry its RRN, then the terminal's reversals since
  * (the journal's index of reversals).  Every query is indexed: the journal
@@ -93,38 +95,48 @@ static int on_reversal(const iso_journal_row *row, void *data) {
   return 1;
 }
 
-/* The acquirer the original carried in DE 32, as DE 90 names it (11
- * digits, zero-filled): the reversal's own DE 32 when it is the same
- * number (the acquirer that sent the original sends its reversal), else
- * the number without its zeros ("" for none: the original had no DE 32). */
-static void original_acquirer(const iso_msg *reversal, const char *de90, char out[16]) {
+/* What the original may have carried in DE 32, most likely first.  DE 90
+ * names the acquirer in 11 digits, zero-filled, while DE 32 (LLVAR) keeps
+ * whatever leading zeros it was sent with: the reversal's own DE 32 comes
+ * first when it is the same number (the acquirer that sent the original
+ * sends its reversal), then the number with each possible count of leading
+ * zeros, none first ("" when DE 90's is all zeros: the original may have
+ * had no DE 32).  Returns how many were written (at most 13). */
+enum { ACQUIRER_CANDIDATES = 13 };
+
+static int original_acquirers(const iso_msg *reversal, const char *de90,
+                              char out[ACQUIRER_CANDIDATES][16]) {
   char digits[12];
   memcpy(digits, de90 + 20, 11);
   digits[11] = '\0';
   const char *n = digits;
   while (*n == '0') n++;
+  size_t len = strlen(n);
+  int count = 0;
   char own[16];
   if (iso__field_str(reversal, 32, own, sizeof own)) {
     const char *o = own;
     while (*o == '0') o++;
-    if (!strcmp(o, n)) {
-      memcpy(out, own, sizeof own);
-      return;
-    }
+    if (!strcmp(o, n)) memcpy(out[count++], own, sizeof own);
   }
-  snprintf(out, 16, "%s", n);
+  for (size_t zeros = 0; len + zeros <= 11; zeros++) {
+    char *c = out[count];
+    memset(c, '0', zeros);
+    memcpy(c + zeros, n, len + 1);
+    if (count == 0 || strcmp(c, out[0])) count++;
+  }
+  return count;
 }
 
 /* The idempotency key the flow gave the original a reversal names by
- * DE 90: its MTI, STAN, DE 7 and DE 32 from DE 90, DE 41 from the
- * reversal.  false when it cannot be made (no DE 90, the flow keys no
- * transaction). */
-static bool original_key(iso_tx *tx, struct iso_journal_db *db, uint8_t *key,
-                         size_t *len) {
+ * DE 90, had it carried `acquirer` in DE 32: its MTI, STAN and DE 7 from
+ * DE 90, DE 41 from the reversal.  false when it cannot be made (no DE 90,
+ * the flow keys no transaction). */
+static bool original_key(iso_tx *tx, struct iso_journal_db *db, const char *acquirer,
+                         uint8_t *key, size_t *len) {
   const iso_msg *rev = iso_tx_request(tx);
-  char de90[43], terminal[16], acquirer[16];
+  char de90[43], terminal[16];
   if (!iso__field_str(rev, 90, de90, sizeof de90) || strlen(de90) != 42) return false;
-  original_acquirer(rev, de90, acquirer);
   iso__field_str(rev, 41, terminal, sizeof terminal);
   char mti[5];
   memcpy(mti, de90, 4);
@@ -141,6 +153,31 @@ static bool original_key(iso_tx *tx, struct iso_journal_db *db, uint8_t *key,
   return rc == 0;
 }
 
+/* The original a reversal names by DE 90: through its idempotency key
+ * (indexed), for each DE 32 it may have carried until one is found; in a
+ * flow that keys nothing, among every row with its DE 41 and DE 11. */
+static int find_by_de90(iso_tx *tx, struct iso_journal_db *db, iso_journal_selection *sel,
+                        search *s) {
+  char de90[43];
+  char acquirers[ACQUIRER_CANDIDATES][16];
+  int n = 0;
+  if (iso__field_str(iso_tx_request(tx), 90, de90, sizeof de90) && strlen(de90) == 42)
+    n = original_acquirers(iso_tx_request(tx), de90, acquirers);
+  uint8_t key[ISO_FLOW_KEY_MAX];
+  for (int i = 0; i < n && !s->have; i++) {
+    if (!original_key(tx, db, acquirers[i], key, &sel->key_len)) break;
+    sel->key = key;
+    int rc = iso_journal_query(db, sel, on_original, s);
+    if (rc < 0) return rc;
+  }
+  bool keyed = sel->key != NULL;
+  sel->key = NULL; /* key is this function's own */
+  sel->key_len = 0;
+  if (keyed) return 0;
+  sel->stan = s->key->stan; /* a flow without keys: read every row */
+  return iso_journal_query(db, sel, on_original, s);
+}
+
 /* Finds the original (by its idempotency key for DE 90, by DE 41 + DE 37
  * otherwise) and whether the journal holds a committed reversal of it. */
 static int find_in_journal(iso_tx *tx, struct iso_journal_db *db,
@@ -153,15 +190,13 @@ static int find_in_journal(iso_tx *tx, struct iso_journal_db *db,
     iso_journal_selection sel;
     memset(&sel, 0, sizeof sel);
     sel.terminal = s.key->terminal;
-    uint8_t key[ISO_FLOW_KEY_MAX];
+    int rc;
     if (by_rrn) {
       sel.rrn = s.key->rrn;
-    } else if (original_key(tx, db, key, &sel.key_len)) {
-      sel.key = key; /* indexed */
+      rc = iso_journal_query(db, &sel, on_original, &s);
     } else {
-      sel.stan = s.key->stan; /* a flow without keys: read every row */
+      rc = find_by_de90(tx, db, &sel, &s);
     }
-    int rc = iso_journal_query(db, &sel, on_original, &s);
     if (rc < 0) return rc;
     if (!s.have) continue;
     /* Was it reversed?  Reversals that carry its RRN first, then the
