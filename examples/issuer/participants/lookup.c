@@ -128,52 +128,53 @@ static int original_acquirers(const iso_msg *reversal, const char *de90,
   return count;
 }
 
-/* The idempotency key the flow gave the original a reversal names by
- * DE 90, had it carried `acquirer` in DE 32: its MTI, STAN and DE 7 from
- * DE 90, DE 41 from the reversal.  false when it cannot be made (no DE 90,
- * the flow keys no transaction). */
-static bool original_key(iso_tx *tx, struct iso_journal_db *db, const char *acquirer,
-                         uint8_t *key, size_t *len) {
-  const iso_msg *rev = iso_tx_request(tx);
-  char de90[43], terminal[16];
-  if (!iso__field_str(rev, 90, de90, sizeof de90) || strlen(de90) != 42) return false;
-  iso__field_str(rev, 41, terminal, sizeof terminal);
-  char mti[5];
+/* The original a reversal names by DE 90, as far as its idempotency key
+ * goes: its MTI, STAN and DE 7 from DE 90, DE 41 from the reversal (DE 32
+ * is set per candidate).  false when DE 90 is not 42 characters. */
+static bool original_from_de90(const iso_msg *rev, const char *de90, iso_msg *m) {
+  char mti[5], terminal[16];
   memcpy(mti, de90, 4);
   mti[4] = '\0';
-  iso_msg m;
-  iso_msg_init(&m, iso_journal_spec(db));
-  int rc = iso_msg_set_mti(&m, mti);
-  if (rc == 0) rc = iso_msg_set_copy(&m, 11, de90 + 4, 6);
-  if (rc == 0) rc = iso_msg_set_copy(&m, 7, de90 + 10, 10);
-  if (rc == 0 && acquirer[0]) rc = iso_msg_set_str(&m, 32, acquirer);
-  if (rc == 0 && terminal[0]) rc = iso_msg_set_str(&m, 41, terminal);
-  if (rc == 0) rc = iso_flow_idempotency_key(iso_tx_flow(tx), &m, key, len);
-  iso_msg_cleanup(&m);
+  int rc = iso_msg_set_mti(m, mti);
+  if (rc == 0) rc = iso_msg_set_copy(m, 11, de90 + 4, 6);
+  if (rc == 0) rc = iso_msg_set_copy(m, 7, de90 + 10, 10);
+  if (rc == 0 && iso__field_str(rev, 41, terminal, sizeof terminal))
+    rc = iso_msg_set_str(m, 41, terminal);
   return rc == 0;
 }
 
-/* The original a reversal names by DE 90: through its idempotency key
- * (indexed), for each DE 32 it may have carried until one is found; in a
- * flow that keys nothing, among every row with its DE 41 and DE 11. */
+/* The original a reversal names by DE 90: through the idempotency key the
+ * flow gave it (indexed), for each DE 32 it may have carried until one is
+ * found; in a flow that keys nothing, among every row with its DE 41 and
+ * DE 11. */
 static int find_by_de90(iso_tx *tx, struct iso_journal_db *db, iso_journal_selection *sel,
                         search *s) {
+  const iso_msg *rev = iso_tx_request(tx);
   char de90[43];
   char acquirers[ACQUIRER_CANDIDATES][16];
   int n = 0;
-  if (iso__field_str(iso_tx_request(tx), 90, de90, sizeof de90) && strlen(de90) == 42)
-    n = original_acquirers(iso_tx_request(tx), de90, acquirers);
+  iso_msg m;
+  iso_msg_init(&m, iso_journal_spec(db));
+  if (iso__field_str(rev, 90, de90, sizeof de90) && strlen(de90) == 42 &&
+      original_from_de90(rev, de90, &m))
+    n = original_acquirers(rev, de90, acquirers);
   uint8_t key[ISO_FLOW_KEY_MAX];
-  for (int i = 0; i < n && !s->have; i++) {
-    if (!original_key(tx, db, acquirers[i], key, &sel->key_len)) break;
+  int rc = 0;
+  bool keyed = false;
+  for (int i = 0; i < n && !s->have && rc >= 0; i++) {
+    if (!acquirers[i][0])
+      iso_msg_unset(&m, 32);
+    else if (iso_msg_set_str(&m, 32, acquirers[i]) < 0)
+      break;
+    if (iso_flow_idempotency_key(iso_tx_flow(tx), &m, key, &sel->key_len) < 0) break;
+    keyed = true;
     sel->key = key;
-    int rc = iso_journal_query(db, sel, on_original, s);
-    if (rc < 0) return rc;
+    rc = iso_journal_query(db, sel, on_original, s);
   }
-  bool keyed = sel->key != NULL;
+  iso_msg_cleanup(&m);
   sel->key = NULL; /* key is this function's own */
   sel->key_len = 0;
-  if (keyed) return 0;
+  if (keyed || rc < 0) return rc;
   sel->stan = s->key->stan; /* a flow without keys: read every row */
   return iso_journal_query(db, sel, on_original, s);
 }
