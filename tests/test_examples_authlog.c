@@ -436,6 +436,35 @@ static void test_reversal_by_de90_with_padded_acquirer(void **state) {
   iso_msg_cleanup(&rev);
 }
 
+/* A flow that keys no transaction journals no idempotency keys: a DE 90
+ * original is then found among the rows of its DE 41 and DE 11 (read in
+ * full), and refunded once. */
+static void test_reversal_by_de90_without_keys(void **state) {
+  (void)state;
+  char path[300];
+  jt_path(path, sizeof path, "keyless.db");
+  world *w = iw_world_new_keyed(path, NULL, false);
+  w->issuer.log.limit = 3;
+  iso_msg orig, rev;
+  iso_msg_init(&orig, w->spec);
+  iso_msg_init(&rev, w->spec);
+  answer a;
+  uint32_t stan = 700;
+  auth(w, &orig, 12, 800, stan++);
+  push_out(w, &stan);
+  assert_int_equal(iso__build_reversal(&rev, &orig, "0400", stan++), 0);
+  iso_msg_unset(&rev, 37);
+  iw_submit(w, &rev, &a);
+  assert_string_equal(a.rc, "00");
+  assert_int_equal(iso__issuer_available(&w->issuer, 12), 500000);
+  assert_int_equal(atomic_load(&w->issuer.counters.journal_found), 1);
+  assert_int_equal(iso__issuer_count(&w->issuer, ISO__COUNT_REFUNDS), 1);
+  iso_msg_cleanup(&orig);
+  iso_msg_cleanup(&rev);
+  iw_world_free(w);
+  jt_cleanup();
+}
+
 static void test_without_journal_evicted_is_unknown(void **state) {
   world *w = *state;
   w->issuer.journal = NULL;
@@ -465,6 +494,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reversal_of_evicted_original, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reversal_by_de90_with_padded_acquirer, setup,
                                       teardown),
+      cmocka_unit_test(test_reversal_by_de90_without_keys),
       cmocka_unit_test_setup_teardown(test_without_journal_evicted_is_unknown, setup,
                                       teardown),
   };

@@ -28,6 +28,11 @@ static void open_journal(iw_world *w, const char *path) {
 iw_world *iw_world_new(const char *journal_path) { return iw_world_new_with(journal_path, NULL); }
 
 iw_world *iw_world_new_with(const char *journal_path, const iso_participant *last) {
+  return iw_world_new_keyed(journal_path, last, true);
+}
+
+iw_world *iw_world_new_keyed(const char *journal_path, const iso_participant *last,
+                             bool idempotency) {
   iw_world *w = calloc(1, sizeof *w);
   assert_non_null(w);
   assert_int_equal(uv_loop_init(&w->loop), 0);
@@ -39,6 +44,7 @@ iw_world *iw_world_new_with(const char *journal_path, const iso_participant *las
   iso_flow_config_init(&cfg);
   cfg.spec = w->spec;
   cfg.name = "issuer";
+  cfg.idempotency = idempotency;
   assert_int_equal(iso_flow_new(&cfg, &w->flow), 0);
   assert_int_equal(iso__issuer_flow_build(w->flow, &w->issuer), 0);
   if (last) assert_int_equal(iso_flow_add(w->flow, last), 0);

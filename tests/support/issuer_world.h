@@ -8,6 +8,7 @@
 #ifndef ISOFLOW_TESTS_ISSUER_WORLD_H
 #define ISOFLOW_TESTS_ISSUER_WORLD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -44,6 +45,11 @@ iw_world *iw_world_new(const char *journal_path);
 /* iw_world_new with one more participant at the end of the flow's main
  * list (after decline), or none when last is NULL. */
 iw_world *iw_world_new_with(const char *journal_path, const iso_participant *last);
+
+/* iw_world_new_with, its flow's idempotency on or off (off: the flow keys
+ * no transaction, so the journal holds no idempotency keys). */
+iw_world *iw_world_new_keyed(const char *journal_path, const iso_participant *last,
+                             bool idempotency);
 
 /* Closes the flow's loop, frees the flow, closes the journal, frees the
  * issuer, the card book and w. */
