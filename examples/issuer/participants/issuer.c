@@ -185,7 +185,7 @@ int iso__issuer_apply_refund(iso__issuer *is, const iso_msg *request,
   iso__original_keys k;
   iso__original_keys_from(&k, request);
   iso__auth_log_mark_reversed(&is->log, &k);
-  atomic_fetch_add(&is->available[card], amount);
+  iso__account_credit(is, card, amount);
   return 0;
 }
 
