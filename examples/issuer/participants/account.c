@@ -74,18 +74,20 @@ static void account_commit(iso_tx *tx, void *data) {
     iso__auth_log_prefetch(&is->log, c->hashes);
     iso__auth_log_add_hashed(&is->log, &c->entry, c->hashes);
   } else {
-    /* The card and the amount as prepare found them (the same request,
-     * the same book: what the hold value says); the log's buckets start
-     * loading while the card is looked up. */
+    /* No note (no memory in prepare): the hold value says the card and the
+     * amount, as in recovery. */
+    const void *value;
+    size_t len;
+    uint32_t card;
+    int64_t amount;
+    if (iso_tx_get_persistent(tx, ISO__CTX_HOLD, &value, &len) < 0 ||
+        iso__issuer_card_value(is, value, len, &card, &amount))
+      return;
     iso__auth_entry e;
     iso__auth_entry_from(&e, req);
-    iso__auth_hashes h = iso__auth_log_hashes(&is->log, &e);
-    long card = iso__card_of(is, req);
-    int64_t amount = iso__amount_of(req);
-    if (card < 0 || amount < 0) return; /* prepare held nothing then */
-    e.card = (uint32_t)card;
+    e.card = card;
     e.amount = amount;
-    iso__auth_log_add_hashed(&is->log, &e, h);
+    iso__auth_log_add(&is->log, &e);
   }
   iso__issuer_count_add(is, ISO__COUNT_CAPTURES);
 }

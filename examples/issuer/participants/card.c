@@ -9,14 +9,6 @@
 
 #include <stdint.h>
 
-long iso__card_of(const iso__issuer *is, const iso_msg *request) {
-  char buf[ISO__PAN_MAX + 1];
-  const char *pan;
-  size_t len;
-  if (!iso__field_view(request, 2, buf, sizeof buf, &pan, &len)) return -1;
-  return iso__card_book_find(is->book, pan, len);
-}
-
 static int card_prepare(iso_tx *tx, void *data) {
   iso__issuer *is = data;
   const iso_msg *req = iso_tx_request(tx);

@@ -250,9 +250,6 @@ bool iso__field_str(const iso_msg *m, int field, char *buf, size_t cap);
 bool iso__field_view(const iso_msg *m, int field, char *buf, size_t cap, const char **value,
                      size_t *len);
 
-/** The index in is's book of the request's card (DE 2), or -1 (card.c). */
-long iso__card_of(const iso__issuer *is, const iso_msg *request);
-
 /** DE 4 as minor units; -1 when absent or not 12 digits. */
 int64_t iso__amount_of(const iso_msg *m);
 
